@@ -1,0 +1,250 @@
+"Tests of learnkit.autograd (Value, Tensor, cross_entropy, Linear/MLP/SGD) against torch autograd and finite differences."
+import math, random
+import numpy as np, pytest, torch, torch.nn.functional as F
+from torch import nn
+from learnkit.autograd import Value, Tensor, cross_entropy, Linear, MLP, SGD, _unbroadcast
+from learnkit.fitting import numerical_grad
+
+RNG = np.random.default_rng(0)
+
+
+def _tt(a): return torch.tensor(a, dtype=torch.float64, requires_grad=True)
+
+
+# ---------------------------------------------------------------- Value
+VALUE_OPS = {  # name -> (f on two operands, domain of the inputs)
+    'add': lambda a, b: a + b, 'sub': lambda a, b: a - b, 'mul': lambda a, b: a * b, 'div': lambda a, b: a / b,
+    'radd': lambda a, b: 2.5 + a, 'rsub': lambda a, b: 2.5 - b, 'rmul': lambda a, b: -1.5 * a, 'rdiv': lambda a, b: 2.5 / b,
+    'pow': lambda a, b: a ** 3, 'powneg': lambda a, b: b ** -1.5, 'neg': lambda a, b: -a,
+    'relu': lambda a, b: (a - b).relu(), 'tanh': lambda a, b: (a * b).tanh(), 'exp': lambda a, b: (a * 0.5).exp(),
+    'log': lambda a, b: b.log(),
+    'mixed': lambda a, b: ((a * b + a.exp()) / (b ** 2 + 1)).tanh() * a - (a - b).relu() + (b * 3).log(),
+    'reuse': lambda a, b: a * a * a + a * b + b * b,
+}
+
+
+@pytest.mark.parametrize('name', list(VALUE_OPS))
+def test_value_ops_vs_torch(name):
+    f = VALUE_OPS[name]
+    for _ in range(5):
+        a, b = RNG.uniform(-2, 2), RNG.uniform(0.3, 2)  # b > 0 for log and fractional powers
+        va, vb = Value(a), Value(b); out = f(va, vb); out.backward()
+        ta, tb = _tt(a), _tt(b); tout = f(ta, tb); tout.backward()
+        assert math.isclose(out.data, tout.item(), rel_tol=1e-9, abs_tol=1e-12)
+        for v, t in ((va, ta), (vb, tb)):
+            tg = 0.0 if t.grad is None else t.grad.item()
+            assert math.isclose(v.grad, tg, rel_tol=1e-9, abs_tol=1e-12), (name, v.grad, tg)
+
+
+def test_value_finite_differences():
+    f = VALUE_OPS['mixed']; a, b = 0.7, 1.3
+    va, vb = Value(a), Value(b); f(va, vb).backward()
+    assert math.isclose(va.grad, numerical_grad(lambda x: f(Value(x), Value(b)).data, a), rel_tol=1e-6)
+    assert math.isclose(vb.grad, numerical_grad(lambda x: f(Value(a), Value(x)).data, b), rel_tol=1e-6)
+
+
+def test_value_deep_chain_no_recursion_error():
+    x = Value(0.5); y = x
+    for _ in range(5000): y = (y * 1.0001 + 0.001).tanh() + y * 0.0  # 5000 layers, 20,000 nodes
+    y.backward()
+    t = _tt(0.5); ty = t
+    for _ in range(5000): ty = (ty * 1.0001 + 0.001).tanh() + ty * 0.0
+    ty.backward()
+    assert math.isclose(y.data, ty.item(), rel_tol=1e-9) and math.isclose(x.grad, t.grad.item(), rel_tol=1e-7)
+
+
+def test_value_backward_twice_semantics():
+    "Intermediate grads are reset on every call; leaves accumulate, exactly like torch with retain_graph=True."
+    a, b = Value(0.8), Value(-1.1)
+    mid = a * b + a; out = (mid * mid).tanh() + mid
+    out.backward(); once = (a.grad, b.grad, mid.grad)
+    out.backward(); twice = (a.grad, b.grad, mid.grad)
+    assert math.isclose(twice[0], 2 * once[0]) and math.isclose(twice[1], 2 * once[1])
+    assert twice[2] == once[2]  # no piling up in the intermediate node
+    ta, tb = _tt(0.8), _tt(-1.1); tm = ta * tb + ta; tout = (tm * tm).tanh() + tm
+    tout.backward(retain_graph=True); tout.backward()
+    assert math.isclose(a.grad, ta.grad.item(), rel_tol=1e-12) and math.isclose(b.grad, tb.grad.item(), rel_tol=1e-12)
+
+
+def test_value_fresh_graph_twice_same_answer():
+    "Two separate backward calls on two fresh graphs from zeroed leaves give the same gradients."
+    a = Value(0.3)
+    def run():
+        a.grad = 0.0; y = (a * a).exp() * a; y.backward(); return a.grad
+    assert run() == run()
+
+
+def test_value_errors():
+    with pytest.raises(TypeError, match='real number'): Value('3')
+    with pytest.raises(TypeError, match='Value'): Value(Value(1.0))
+    with pytest.raises(ValueError, match='positive'): Value(-1.0).log()
+    with pytest.raises(TypeError, match='plain number'): Value(2.0) ** Value(3.0)
+
+
+# ---------------------------------------------------------------- Tensor
+def _check_tensor(f, *arrays, rtol=1e-8, atol=1e-10):
+    "Compare value and gradients of f on Tensors and on torch tensors (float64), with a random upstream gradient."
+    ts = [Tensor(a) for a in arrays]; out = f(*ts)
+    g = RNG.standard_normal(out.shape)
+    out.backward(g)
+    tts = [_tt(a) for a in arrays]; tout = f(*tts)
+    tout.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=rtol, atol=atol)
+    for t, tt in zip(ts, tts):
+        expect = np.zeros(t.shape) if tt.grad is None else tt.grad.numpy()
+        got = np.zeros(t.shape) if t.grad is None else t.grad
+        assert got.shape == t.shape
+        np.testing.assert_allclose(got, expect, rtol=rtol, atol=atol)
+
+
+BROADCAST_PAIRS = [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (1, 4)), ((2, 3, 4), (3, 1)), ((4,), (2, 3, 4)), ((2, 1, 4), (1, 3, 1)), ((3, 4), ())]
+BINARY = {'add': lambda a, b: a + b, 'sub': lambda a, b: a - b, 'mul': lambda a, b: a * b, 'div': lambda a, b: a / b,
+          'reuse': lambda a, b: a * b + a * a - b / a}
+
+
+@pytest.mark.parametrize('op', list(BINARY))
+@pytest.mark.parametrize('shapes', BROADCAST_PAIRS)
+def test_tensor_binary_broadcast(op, shapes):
+    sa, sb = shapes
+    a, b = RNG.uniform(0.5, 2, sa), RNG.uniform(0.5, 2, sb) * RNG.choice([-1, 1], sb)
+    _check_tensor(BINARY[op], a, b)
+
+
+UNARY = {'relu': lambda a: a.relu(), 'tanh': lambda a: a.tanh(), 'exp': lambda a: a.exp(), 'log': lambda a: (a * a + 0.1).log(),
+         'pow': lambda a: a ** 3, 'neg': lambda a: -a, 'rsub': lambda a: 1.5 - a, 'rdiv': lambda a: 1.0 / (a * a + 1),
+         'radd': lambda a: 2.0 + a, 'rmul': lambda a: 3.0 * a,
+         'sum': lambda a: a.sum(), 'sum0': lambda a: a.sum(axis=0), 'sum1k': lambda a: a.sum(axis=1, keepdims=True),
+         'sum_neg_tuple': lambda a: a.sum(axis=(0, -1)), 'mean': lambda a: a.mean(), 'mean1': lambda a: a.mean(axis=1),
+         'mean_k': lambda a: a.mean(axis=-1, keepdims=True), 'reshape': lambda a: a.reshape(-1, 2) * 2, 'T': lambda a: (a if a.ndim == 2 else a.reshape(4, -1)).T * 1.5,
+         'log_softmax1': lambda a: a.log_softmax(axis=1), 'log_softmax0': lambda a: a.log_softmax(axis=0),
+         'log_softmax_last': lambda a: a.log_softmax(axis=-1), 'getitem': lambda a: a[1:, ::2] * 3,
+         'getitem_repeat': lambda a: a[np.array([0, 0, 2]), np.array([1, 1, 3])]}
+
+
+@pytest.mark.parametrize('op', list(UNARY))
+@pytest.mark.parametrize('shape', [(3, 4), (2, 3, 4)])
+def test_tensor_unary(op, shape):
+    a = RNG.standard_normal(shape) * 2
+    if op.startswith('getitem') and len(shape) == 3: a = a[0]
+    _check_tensor(UNARY[op], a)
+
+
+@pytest.mark.parametrize('sa,sb', [((5, 3), (3, 4)), ((2, 5, 3), (3, 4)), ((2, 5, 3), (2, 3, 4)), ((1, 5, 3), (2, 3, 4)), ((5, 3), (2, 3, 4))])
+def test_tensor_matmul(sa, sb):
+    _check_tensor(lambda a, b: a @ b, RNG.standard_normal(sa), RNG.standard_normal(sb))
+
+
+def test_tensor_mlp_expression_vs_torch():
+    x, w1, b1, w2 = RNG.standard_normal((8, 5)), RNG.standard_normal((4, 5)), RNG.standard_normal(4), RNG.standard_normal((4, 3))
+    _check_tensor(lambda x, w1, b1, w2: ((x @ w1.T + b1).tanh() @ w2).relu().exp().log_softmax(axis=1) * 2, x, w1, b1, w2)
+
+
+def test_tensor_finite_differences():
+    a, b = RNG.standard_normal((3, 4)), RNG.standard_normal(4)
+    f = lambda a, b: ((a * b).tanh() @ (a.T * 0.5)).log_softmax(axis=0).sum()
+    ta, tb = Tensor(a), Tensor(b); f(ta, tb).backward()
+    np.testing.assert_allclose(ta.grad, numerical_grad(lambda x: f(Tensor(x), Tensor(b)).item(), a), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(tb.grad, numerical_grad(lambda x: f(Tensor(a), Tensor(x)).item(), b), rtol=1e-5, atol=1e-7)
+
+
+def test_tensor_deep_chain():
+    a = RNG.standard_normal(3) * 0.1
+    t = Tensor(a); y = t
+    for _ in range(2000): y = (y * 1.001).tanh() + y * 0.001   # 8,000 nodes
+    y.sum().backward()
+    tt = _tt(a); ty = tt
+    for _ in range(2000): ty = (ty * 1.001).tanh() + ty * 0.001
+    ty.sum().backward()
+    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-7)
+
+
+def test_tensor_backward_twice_semantics():
+    a = Tensor(RNG.standard_normal((2, 3))); mid = a * a; out = (mid.exp() + mid).sum()
+    out.backward(); once, mid_once = a.grad.copy(), mid.grad.copy()
+    out.backward()
+    np.testing.assert_allclose(a.grad, 2 * once); np.testing.assert_allclose(mid.grad, mid_once)
+
+
+def test_tensor_requires_grad_and_dtype():
+    x = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=False)
+    w = Tensor(np.ones((3, 2), dtype=np.float32))
+    out = ((x @ w) * 2.0 + 1).sum(); out.backward()
+    assert x.grad is None and w.grad is not None and out.dtype == np.float32 and w.grad.dtype == np.float32
+    assert Tensor([1, 2]).dtype == np.float32
+    c = Tensor(np.ones(2), requires_grad=False) * 3
+    assert not c.requires_grad and c._prev == ()
+
+
+def test_unbroadcast():
+    g = RNG.standard_normal((2, 3, 4))
+    np.testing.assert_allclose(_unbroadcast(g, (4,)), g.sum((0, 1)))
+    np.testing.assert_allclose(_unbroadcast(g, (3, 1)), g.sum(0).sum(1, keepdims=True))
+    np.testing.assert_allclose(_unbroadcast(g, ()), g.sum())
+
+
+@pytest.mark.parametrize('N,C', [(1, 2), (7, 10), (64, 3)])
+def test_cross_entropy_vs_torch(N, C):
+    z, y = RNG.standard_normal((N, C)) * 5, RNG.integers(0, C, N)
+    t = Tensor(z); loss = cross_entropy(t, y); loss.backward()
+    tz = _tt(z); tloss = F.cross_entropy(tz, torch.from_numpy(y)); tloss.backward()
+    assert math.isclose(loss.item(), tloss.item(), rel_tol=1e-10)
+    np.testing.assert_allclose(t.grad, tz.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+def test_cross_entropy_stable_for_huge_logits():
+    loss = cross_entropy(Tensor(np.array([[1000.0, 0.0, -1000.0]])), [2])
+    assert np.isfinite(loss.item()) and math.isclose(loss.item(), 2000.0)
+
+
+def test_errors_name_shapes():
+    with pytest.raises(ValueError, match=r'\(64, 64\) @ \(10, 64\)'): Tensor(np.ones((64, 64))) @ Tensor(np.ones((10, 64)))
+    with pytest.raises(ValueError, match='matmul'): Tensor(np.ones(3)) @ Tensor(np.ones((3, 2)))
+    with pytest.raises(RuntimeError, match=r'\(2, 3\)'): Tensor(np.ones((2, 3))).backward()
+    with pytest.raises(ValueError, match=r'\(3,\).*\(2, 3\)'): Tensor(np.ones((2, 3))).backward(np.ones(3))
+    z = Tensor(np.zeros((4, 3)))
+    with pytest.raises(TypeError, match='integer class indices'): cross_entropy(z, np.zeros(4))
+    with pytest.raises(ValueError, match=r'\(5,\).*\(4,\)'): cross_entropy(z, np.zeros(5, dtype=int))
+    with pytest.raises(ValueError, match=r'\[0, 3\)'): cross_entropy(z, np.array([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match='N, C'): cross_entropy(Tensor(np.zeros(3)), np.zeros(3, dtype=int))
+    with pytest.raises(TypeError, match='numeric'): Tensor(['a', 'b'])
+    with pytest.raises(TypeError, match='plain number'): Tensor(np.ones(2)) ** Tensor(np.ones(2))
+    with pytest.raises(ValueError, match=r'\(8, 5\).*4'): Linear(4, 2)(Tensor(np.ones((8, 5))))
+    with pytest.raises(ValueError, match='at least'): MLP([4])
+
+
+# ---------------------------------------------------------------- nn pieces
+def _copy_to_torch(model, tmodel):
+    with torch.no_grad():
+        for tp, p in zip(tmodel.parameters(), model.parameters()): tp.copy_(torch.from_numpy(p.data))
+
+
+def test_mlp_and_sgd_match_torch():
+    model = MLP([6, 5, 4, 3], dtype=np.float64)
+    tmodel = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3)).double()
+    _copy_to_torch(model, tmodel)
+    x, y = RNG.standard_normal((10, 6)), RNG.integers(0, 3, 10)
+    for _ in range(3):  # three optimiser steps, zeroing in between
+        opt, topt = SGD(model.parameters(), lr=0.3), torch.optim.SGD(tmodel.parameters(), lr=0.3)
+        opt.zero_grad(); topt.zero_grad()
+        loss = cross_entropy(model(Tensor(x, requires_grad=False)), y); loss.backward()
+        tloss = F.cross_entropy(tmodel(torch.from_numpy(x)), torch.from_numpy(y)); tloss.backward()
+        assert math.isclose(loss.item(), tloss.item(), rel_tol=1e-10)
+        for p, tp in zip(model.parameters(), tmodel.parameters()): np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-8, atol=1e-12)
+        opt.step(); topt.step()
+    for p, tp in zip(model.parameters(), tmodel.parameters()): np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-8, atol=1e-12)
+
+
+def test_linear_shapes_and_init():
+    lin = Linear(100, 7)
+    assert lin.weight.shape == (7, 100) and lin.bias.shape == (7,) and np.abs(lin.weight.data).max() <= 0.1
+    assert Linear(3, 2, bias=False).bias is None and len(Linear(3, 2, bias=False).parameters()) == 1
+    assert lin(Tensor(np.ones((4, 100)))).shape == (4, 7)
+
+
+# ---------------------------------------------------------------- numerical_grad
+def test_numerical_grad():
+    assert math.isclose(numerical_grad(lambda x: x ** 3, 2.0), 12.0, rel_tol=1e-7)
+    x = RNG.standard_normal((3, 2)); x0 = x.copy()
+    np.testing.assert_allclose(numerical_grad(lambda v: (np.sin(v) * v).sum(), x), np.cos(x) * x + np.sin(x), rtol=1e-6)
+    np.testing.assert_array_equal(x, x0)  # x is not modified
+    with pytest.raises(ValueError, match='at least one'): numerical_grad(lambda v: 0.0, np.zeros(0))

@@ -1,0 +1,145 @@
+"Tests of learnkit.conv against torch: forward and backward, module state dicts, and errors on bad input."
+import random
+import pytest, torch, torch.nn.functional as F
+from torch import nn
+from learnkit.conv import conv2d, conv2d_naive, conv_out_size, max_pool2d, Conv2d, MaxPool2d
+
+
+def _leaf(*shape, gen):
+    return torch.randn(*shape, generator=gen, dtype=torch.float64).requires_grad_()
+
+
+def _grads(f, *ts):
+    "Output of f(*ts) and the gradients of a random-weighted sum of it with respect to every tensor in ts."
+    for t in ts:
+        if t is not None: t.grad = None
+    out = f(*ts)
+    g = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view(out.shape)  # fixed, non-uniform upstream gradient
+    (out * g).sum().backward()
+    return out.detach(), [None if t is None else t.grad.clone() for t in ts]
+
+
+def _random_conv_case(rng: random.Random, gen, dilation=True):
+    B, C, O = rng.randint(1, 3), rng.randint(1, 4), rng.randint(1, 5)
+    kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+    s = rng.choice([1, 2, 3, (1, 2), (2, 1)])
+    p = rng.choice([0, 1, 2, (0, 1), (2, 0)])
+    d = rng.choice([1, 2, (1, 2), (2, 1)]) if dilation else 1
+    dd, pp = (d, d) if isinstance(d, int) else d, (p, p) if isinstance(p, int) else p
+    H = max(rng.randint(4, 11), dd[0]*(kh - 1) + 1 - 2*pp[0])  # the kernel must fit the padded input
+    W = max(rng.randint(4, 11), dd[1]*(kw - 1) + 1 - 2*pp[1])
+    x, w = _leaf(B, C, H, W, gen=gen), _leaf(O, C, kh, kw, gen=gen)
+    b = _leaf(O, gen=gen) if rng.random() < 0.7 else None
+    return x, w, b, s, p, d
+
+
+@pytest.mark.parametrize('case', range(40))
+def test_conv2d_matches_torch(case):
+    rng, gen = random.Random(case), torch.Generator().manual_seed(case)
+    x, w, b, s, p, d = _random_conv_case(rng, gen)
+    ours, g_ours = _grads(lambda x, w, b: conv2d(x, w, b, s, p, d), x, w, b)
+    ref, g_ref = _grads(lambda x, w, b: F.conv2d(x, w, b, s, p, d), x, w, b)
+    assert ours.shape == ref.shape
+    torch.testing.assert_close(ours, ref)
+    for a, e in zip(g_ours, g_ref):
+        if e is not None: torch.testing.assert_close(a, e)
+
+
+@pytest.mark.parametrize('case', range(12))
+def test_conv2d_naive_matches_torch(case):
+    rng, gen = random.Random(100 + case), torch.Generator().manual_seed(100 + case)
+    x, w, b, s, p, _ = _random_conv_case(rng, gen, dilation=False)
+    x, w = x[:2, :, :7, :7].detach().requires_grad_(), w  # keep the loops small
+    ours, g_ours = _grads(lambda x, w, b: conv2d_naive(x, w, b, s, p), x, w, b)
+    ref, g_ref = _grads(lambda x, w, b: F.conv2d(x, w, b, s, p), x, w, b)
+    torch.testing.assert_close(ours, ref)
+    for a, e in zip(g_ours, g_ref):
+        if e is not None: torch.testing.assert_close(a, e)
+
+
+def test_conv2d_float32_and_positional_args():
+    gen = torch.Generator().manual_seed(0)
+    x, w, b = torch.randn(4, 3, 9, 9, generator=gen), torch.randn(6, 3, 3, 3, generator=gen), torch.randn(6, generator=gen)
+    torch.testing.assert_close(conv2d(x, w, b, 2, 1, 1), F.conv2d(x, w, b, 2, 1, 1), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(conv2d(x, w), F.conv2d(x, w), atol=1e-5, rtol=1e-4)
+
+
+def test_conv_out_size_matches_torch():
+    for H, k, s, p, d in [(8, 3, 1, 0, 1), (28, 5, 2, 2, 1), (10, 3, 3, 1, 2), (7, 1, 1, 0, 1)]:
+        assert conv_out_size(H, k, s, p, d) == F.conv2d(torch.zeros(1, 1, H, H), torch.zeros(1, 1, k, k), None, s, p, d).shape[-1]
+
+
+@pytest.mark.parametrize('case', range(25))
+def test_max_pool2d_matches_torch(case):
+    rng, gen = random.Random(200 + case), torch.Generator().manual_seed(200 + case)
+    k = rng.choice([1, 2, 3, (2, 3), (3, 2)])
+    s = rng.choice([None, 1, 2, (1, 2)])
+    d = rng.choice([1, 2, (1, 2)])
+    kk, dd = (k, k) if isinstance(k, int) else k, (d, d) if isinstance(d, int) else d
+    p = tuple(rng.randint(0, kk[i] // 2) for i in range(2))  # torch allows padding up to half the kernel size
+    x = _leaf(rng.randint(1, 3), rng.randint(1, 4), rng.randint(6, 11), rng.randint(6, 11), gen=gen)
+    ours, (gx,) = _grads(lambda x: max_pool2d(x, k, s, p, d), x)
+    ref, (gr,) = _grads(lambda x: F.max_pool2d(x, k, s, p, d), x)
+    torch.testing.assert_close(ours, ref)
+    torch.testing.assert_close(gx, gr)
+
+
+def test_max_pool2d_negative_values_with_padding():
+    "Padding must never win the max: all-negative inputs."
+    x = -torch.rand(2, 3, 5, 5) - 1
+    torch.testing.assert_close(max_pool2d(x, 3, 2, 1), F.max_pool2d(x, 3, 2, 1))
+
+
+def test_conv2d_module_state_dict_swap():
+    torch.manual_seed(0)
+    ours, theirs = Conv2d(3, 8, (3, 2), stride=2, padding=1, dilation=(1, 2)), nn.Conv2d(3, 8, (3, 2), stride=2, padding=1, dilation=(1, 2))
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 3, 10, 11)
+    torch.testing.assert_close(ours(x), theirs(x), atol=1e-5, rtol=1e-4)
+    ours.load_state_dict(nn.Conv2d(3, 8, (3, 2), stride=2, padding=1, dilation=(1, 2)).state_dict())  # and back
+    no_bias = Conv2d(3, 4, 3, bias=False)
+    assert no_bias.bias is None and set(no_bias.state_dict()) == set(nn.Conv2d(3, 4, 3, bias=False).state_dict())
+
+
+def test_conv2d_module_init_scale_like_torch():
+    torch.manual_seed(0)
+    w = Conv2d(16, 32, 3).weight
+    bound = 1 / (16 * 9) ** 0.5
+    assert w.abs().max() <= bound and w.abs().max() > 0.9 * bound
+
+
+def test_modules_in_a_model_train():
+    torch.manual_seed(0)
+    m = nn.Sequential(Conv2d(1, 4, 3, padding=1), nn.ReLU(), MaxPool2d(2), nn.Flatten(), nn.Linear(16, 2))
+    x, y = torch.randn(8, 1, 4, 4), torch.randint(0, 2, (8,))
+    F.cross_entropy(m(x), y).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.parameters())
+
+
+@pytest.mark.parametrize('fn', [conv2d, conv2d_naive])
+def test_conv_errors(fn):
+    x, w = torch.randn(2, 3, 8, 8), torch.randn(4, 3, 3, 3)
+    with pytest.raises(ValueError, match=r'input has 1 channels.*expects 3'):
+        fn(torch.randn(2, 1, 8, 8), w)
+    with pytest.raises(ValueError, match=r'kernel spans 11x11.*padded input is only 10x10'):
+        fn(x, torch.randn(4, 3, 11, 11), None, 1, 1)
+    with pytest.raises(ValueError, match=r'4-D input.*3-D input of shape \(3, 8, 8\)'):
+        fn(x[0], w)
+    with pytest.raises(ValueError, match=r'4-D weight'):
+        fn(x, w[0])
+    with pytest.raises(ValueError, match=r'bias should have shape \(4,\)'):
+        fn(x, w, torch.zeros(3))
+    with pytest.raises(ValueError, match='stride'):
+        fn(x, w, None, 0)
+    with pytest.raises(TypeError, match='padding'):
+        fn(x, w, None, 1, (1, 1, 1))
+
+
+def test_max_pool2d_errors():
+    with pytest.raises(ValueError, match=r'4-D input.*shape \(8, 8\)'):
+        max_pool2d(torch.randn(8, 8), 2)
+    with pytest.raises(ValueError, match=r'kernel spans 5x5.*padded input is only 4x4'):
+        max_pool2d(torch.randn(1, 1, 4, 4), 5)
+    with pytest.raises(ValueError, match='padding'):
+        max_pool2d(torch.randn(1, 1, 8, 8), 2, padding=2)
