@@ -1,0 +1,167 @@
+"""The `learnkit` command: check a learner's answers, collect flashcards, start a lesson; bad input gives one line."""
+import json, re, shutil, sqlite3, subprocess, sys, zipfile
+from pathlib import Path
+import pytest
+from learnkit.cli import main, check_notebook, format_report, report_ok, notebook_cards, cards_in_markdown, md_to_anki, new_lesson, lesson_paths, CLIError
+from learnkit.exercises import notebook_cells
+from learnkit.lint import lint_notebook
+
+ROOT = Path(__file__).parents[1]
+NBS = ROOT/'nbs'
+LESSON = NBS/'10_neural_nets.ipynb'  # the quickest lesson with exercises
+
+def learner_copy(tmp_path, answers:dict|None=None, name='mine.ipynb'):
+    "A copy of LESSON where exercise i's cell source is replaced by `answers[i](exercise_src, solution_src)`."
+    nb = json.loads(LESSON.read_text())
+    cells = notebook_cells(nb)
+    exs = [c for c in cells if c.kind == 'exercise']
+    for i, f in (answers or {}).items():
+        sol = next(c for c in cells if c.idx > exs[i].idx and c.kind == 'solution')
+        nb['cells'][exs[i].idx]['source'] = f(exs[i].source, sol.source)
+    p = tmp_path/name
+    p.write_text(json.dumps(nb, indent=1))
+    return p, exs
+
+def solved(ex, sol): return '#| exercise\n' + '\n'.join(l for l in sol.splitlines() if not l.startswith('#|'))
+def wrong(ex, sol): return ex.replace('...  # fill in code here', '123.0')
+def syntax_error(ex, sol): return ex.replace('...  # fill in code here', '(1 +')
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, '-c', 'import sys; from learnkit.cli import main; sys.exit(main())', *args],
+                          capture_output=True, text=True, cwd=cwd)
+
+def test_correct_one_wrong_and_broken_fill_ins(tmp_path):
+    n = len(learner_copy(tmp_path)[1])
+    p, exs = learner_copy(tmp_path, {i: solved for i in range(n)})
+    rep = check_notebook(p)
+    assert [r.status for r in rep.exercises] == ['passed'] * n
+
+    p, _ = learner_copy(tmp_path, {i: (wrong if i == 1 else solved) for i in range(n)})
+    before = p.read_bytes()
+    rep = check_notebook(p)
+    assert [r.status for r in rep.exercises] == ['passed', 'failed'] + ['passed'] * (n - 2)
+    assert 'expected' in rep.exercises[1].message and '123' in rep.exercises[1].message
+    text = format_report(rep)
+    assert f'✗ failed        {exs[1].title}' in text and f'1 failed' in text and not report_ok(rep)
+    assert p.read_bytes() == before
+
+    p, _ = learner_copy(tmp_path, {0: syntax_error})
+    rep = check_notebook(p)
+    assert rep.exercises[0].status == 'error' and 'SyntaxError' in rep.exercises[0].message
+    assert [r.status for r in rep.exercises[1:]] == ['not attempted'] * (n - 1)
+
+def test_broken_cell_is_not_blamed_on_an_exercise(tmp_path):
+    nb = json.loads(LESSON.read_text())
+    exs = [c for c in notebook_cells(nb) if c.kind == 'exercise']
+    # break the last ordinary code cell before the second exercise
+    i = max(c.idx for c in notebook_cells(nb) if c.kind == 'code' and exs[0].idx < c.idx < exs[1].idx)
+    nb['cells'][i]['source'] = 'raise RuntimeError("my experiment went wrong")'
+    p = tmp_path/'broken.ipynb'; p.write_text(json.dumps(nb))
+    rep = check_notebook(p)
+    assert rep.broken_cell == i and 'my experiment went wrong' in rep.broken_message
+    assert rep.exercises[0].status == 'not attempted' and {r.status for r in rep.exercises[1:]} == {'not run'}
+    assert f'cell {i} (not an exercise)' in format_report(rep)
+
+def test_command_exit_status_and_output(tmp_path):
+    p, _ = learner_copy(tmp_path, {1: wrong})
+    r = run_cli('check', str(p))
+    assert r.returncode == 1 and '✗ failed' in r.stdout and 'not attempted' in r.stdout, r.stderr
+    p2, exs = learner_copy(tmp_path, name='untouched.ipynb')   # the gaps left: all not attempted, exit 0
+    before = p2.read_bytes()
+    r = run_cli('check', str(p2))
+    assert r.returncode == 0 and f'untouched: {len(exs)} not attempted (of {len(exs)})' in r.stdout
+    assert r.stdout.count('· not attempted') == len(exs) and p2.read_bytes() == before
+
+def all_lesson_cards():
+    "Count '**Q:**' paragraph starts outside code fences in the lessons' markdown cells, independently of the parser."
+    n = 0
+    for p in lesson_paths(NBS):
+        for c in notebook_cells(p):
+            if c.kind != 'markdown': continue
+            fence = False
+            for line in c.source.splitlines():
+                if line.lstrip().startswith('```'): fence = not fence
+                elif not fence and line.startswith('**Q:**'): n += 1
+    return n
+
+def test_cards_round_trip(tmp_path):
+    expected = all_lesson_cards()
+    assert expected >= 20
+    r = run_cli('cards', '--out', str(tmp_path))
+    assert r.returncode == 0 and f'{expected} cards from' in r.stdout, r.stderr
+    with zipfile.ZipFile(tmp_path/'learnkit_cards.apkg') as z: z.extract('collection.anki2', tmp_path)
+    db = sqlite3.connect(tmp_path/'collection.anki2')
+    notes = db.execute('select flds, tags from notes').fetchall()
+    assert len(notes) == expected
+    assert db.execute('select count(*) from cards').fetchone()[0] == expected
+    assert all(re.search(r'learnkit::\d\d_\w+', t) for _, t in notes)
+    fields = [f.split('\x1f') for f, _ in notes]
+    einops = next(a for q, a in fields if 'einops' in q)   # 20_cnn's card with a code block
+    assert "<pre><code>cols = F.unfold(x, k, padding=p)" in einops and '&#x27;o c kh kw -&gt; o (c kh kw)&#x27;' in einops
+    size = next(a for q, a in fields if q.startswith('Output size of a convolution'))
+    assert r'\(\lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1\)' in size
+    md = (tmp_path/'learnkit_cards.md').read_text()
+    assert md.count('\n**Q:** ') == expected
+    assert r'$\lfloor (H + 2p - d(k-1) - 1)/s \rfloor + 1$' in md and "out = rearrange(w, 'o c kh kw -> o (c kh kw)') @ cols" in md
+
+def test_cards_tsv_format(tmp_path):
+    r = run_cli('cards', str(NBS/'20_cnn.ipynb'), '--out', str(tmp_path), '--tsv')
+    assert r.returncode == 0, r.stderr
+    lines = (tmp_path/'learnkit_cards.txt').read_text().splitlines()
+    assert lines[:4] == ['#separator:tab', '#html:true', '#guid column:1', '#tags column:4']
+    rows = [l.split('\t') for l in lines[4:]]
+    assert len(rows) == len(notebook_cards(NBS/'20_cnn.ipynb')) and all(len(r) == 4 and r[3] == 'learnkit::20_cnn' for r in rows)
+
+def test_card_parser_keeps_code_and_latex():
+    text = "## Flashcards\n\n**Q:** Softmax of $z$?\n**A:** $$p_i = e^{z_i}/\\sum_j e^{z_j}$$\n```python\n# not a heading\nx = '$5'\n```\n\n**Q:** Second?\n**A:** yes\n\n## Next"
+    cs = cards_in_markdown(text, 'x')
+    assert [c.question for c in cs] == ['Softmax of $z$?', 'Second?']
+    assert "# not a heading\nx = '$5'" in cs[0].answer
+    html = md_to_anki(cs[0].answer)
+    assert r'\[p_i = e^{z_i}/\sum_j e^{z_j}\]' in html and "x = &#x27;$5&#x27;" in html
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copytree(NBS, tmp_path/'nbs', ignore=shutil.ignore_patterns('_*', '.*', '*.ipynb'))
+    for p in lesson_paths(NBS): shutil.copy(p, tmp_path/'nbs'/p.name)
+    return tmp_path
+
+def test_new_lesson_passes_linter_and_nbdev_test(project):
+    r = run_cli('new', 'Mixture of experts', cwd=project/'nbs')
+    assert r.returncode == 0, r.stderr
+    last = max(int(p.name[:2]) for p in lesson_paths(NBS))
+    path = project/'nbs'/f'{(last // 10 + 1) * 10}_mixture_of_experts.ipynb'
+    assert path.exists() and f'created {path}' in r.stdout
+    assert lint_notebook(path) == []
+    assert lesson_paths(project/'nbs')[-1] == path
+    from nbdev.test import test_nb
+    ok, _ = test_nb(path, skip_flags=['slow', 'exercise'])
+    assert ok
+    before = path.read_bytes()
+    r = run_cli('new', 'Mixture of Experts', cwd=project/'nbs')
+    assert r.returncode == 2 and 'exists already' in r.stderr and r.stderr.count('\n') == 1
+    assert path.read_bytes() == before
+    with pytest.raises(CLIError, match='exists already'): new_lesson('CNN', project/'nbs')  # 20_cnn exists
+
+@pytest.mark.parametrize('args, msg', [
+    (['check', 'README.md'], 'not a notebook'),
+    (['check', 'nbs/00_utils.ipynb'], 'not a learnkit lesson'),
+    (['check', 'nbs/missing.ipynb'], 'no such file'),
+    (['check', '--colour', 'blue'], 'unrecognized arguments: --colour'),
+    (['cards', '--frobnicate'], 'unrecognized arguments'),
+    (['new'], 'required: topic'),
+    (['teach'], "unknown command 'teach'"),
+])
+def test_bad_input_is_one_line(args, msg):
+    r = run_cli(*args)
+    assert r.returncode == 2 and msg in r.stderr and r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr, r.stderr
+
+def test_not_a_project(tmp_path):
+    r = run_cli('check', cwd=tmp_path)
+    assert r.returncode == 2 and 'no learnkit project here' in r.stderr
+
+def test_console_script_installed():
+    exe = shutil.which('learnkit')
+    assert exe, 'pip install -e . should put the learnkit command on PATH'
+    r = subprocess.run([exe, '--help'], capture_output=True, text=True)
+    assert r.returncode == 0 and 'check' in r.stdout and 'cards' in r.stdout and 'new' in r.stdout
