@@ -165,3 +165,16 @@ def test_console_script_installed():
     assert exe, 'pip install -e . should put the learnkit command on PATH'
     r = subprocess.run([exe, '--help'], capture_output=True, text=True)
     assert r.returncode == 0 and 'check' in r.stdout and 'cards' in r.stdout and 'new' in r.stdout
+
+def test_check_without_paths_prints_the_curriculum(tmp_path):
+    "A project whose sidebar lists one lesson with exercises and one foundations page: a checklist of one box."
+    nbs = tmp_path/'nbs'; nbs.mkdir()
+    shutil.copy(LESSON, nbs/LESSON.name)
+    (nbs/'sidebar.yml').write_text(f"website:\n  sidebar:\n    contents:\n      - index.ipynb\n      - section: Lessons\n"
+                                   f"        contents:\n          - {LESSON.name}\n      - section: Foundations\n"
+                                   f"        contents:\n          - 00_utils.ipynb\n")
+    r = run_cli('check', cwd=nbs)
+    n = sum(c.kind == 'exercise' for c in notebook_cells(LESSON))
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and lines[0].startswith('learnkit curriculum') and len(lines) == 2, r.stdout + r.stderr
+    assert lines[1].startswith('[ ] 10_neural_nets') and f'(0/{n} exercises passed)' in lines[1]
