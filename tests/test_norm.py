@@ -1,0 +1,145 @@
+"""learnkit.norm against torch: BatchNorm1d (train/eval, running statistics, 2-D and 3-D), LayerNorm, RMSNorm,
+forward and backward, state dicts swapped both ways, the hand-derived BatchNorm backward, and bad input."""
+import pytest, torch
+from torch import nn
+import torch.nn.functional as F
+from hypothesis import given, settings, strategies as st
+from learnkit.norm import BatchNorm1d, LayerNorm, RMSNorm, batch_norm_backward
+
+torch.manual_seed(0); torch.set_num_threads(1)  # tiny tensors: one thread is fastest on a shared CPU
+
+def _randomise(m):
+    with torch.no_grad():
+        for p in m.parameters(): p.uniform_(0.5, 1.5)
+    return m
+
+def _grads(m, x, g):
+    x = x.clone().requires_grad_()
+    m.zero_grad(); (m(x) * g).sum().backward()
+    return x.grad, {n: p.grad.clone() for n, p in m.named_parameters()}
+
+@pytest.mark.parametrize('shape', [(16, 7), (8, 7, 5)])
+@pytest.mark.parametrize('momentum', [0.1, 0.3, None])
+def test_batchnorm_matches_torch_over_steps(shape, momentum):
+    ours = _randomise(BatchNorm1d(7, momentum=momentum))
+    ref = nn.BatchNorm1d(7, momentum=momentum)
+    ref.load_state_dict(ours.state_dict())
+    for step in range(4):
+        x = torch.randn(shape) * (step + 1) + step
+        g = torch.randn(shape)
+        gx, gp = _grads(ours, x, g)
+        rx, rp = _grads(ref, x, g)
+        torch.testing.assert_close(gx, rx, atol=1e-5, rtol=1e-4)
+        for n in gp: torch.testing.assert_close(gp[n], rp[n], atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(ours.running_mean, ref.running_mean)
+        torch.testing.assert_close(ours.running_var, ref.running_var)
+        assert ours.num_batches_tracked.item() == ref.num_batches_tracked.item() == step + 1
+    ours.eval(); ref.eval()
+    x = torch.randn(shape)
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours(x[:1]), ref(x[:1]), atol=1e-5, rtol=1e-5)  # eval: a batch of one is fine
+
+@pytest.mark.parametrize('kw', [dict(affine=False), dict(track_running_stats=False), dict(eps=1e-3)])
+def test_batchnorm_options(kw):
+    ours, ref = BatchNorm1d(5, **kw), nn.BatchNorm1d(5, **kw)
+    assert set(ours.state_dict()) == set(ref.state_dict())
+    x = torch.randn(10, 5) * 3
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+    ours.eval(); ref.eval()
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+
+def test_batchnorm_state_dict_swaps_both_ways():
+    ours = BatchNorm1d(6)
+    for _ in range(3): ours(torch.randn(12, 6) + 2)
+    ref = nn.BatchNorm1d(6); ref.load_state_dict(ours.state_dict())
+    back = BatchNorm1d(6); back.load_state_dict(ref.state_dict())
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {k: tuple(v.shape) for k, v in ref.state_dict().items()}
+    for m in (ours, ref, back): m.eval()
+    x = torch.randn(4, 6)
+    torch.testing.assert_close(back(x), ref(x)); torch.testing.assert_close(ours(x), ref(x))
+
+def test_batchnorm_bad_input():
+    bn = BatchNorm1d(4)
+    with pytest.raises(ValueError, match='expected 4 features.*got 3'): bn(torch.randn(8, 3))
+    with pytest.raises(ValueError, match='more than 1 value per channel'): bn(torch.randn(1, 4))
+    with pytest.raises(ValueError, match='more than 1 value per channel'): bn(torch.randn(1, 4, 1))
+    with pytest.raises(ValueError, match='2-D .* or 3-D .*got a 4-D'): bn(torch.randn(2, 4, 3, 3))
+    bn.eval(); assert bn(torch.randn(1, 4)).shape == (1, 4)
+
+@pytest.mark.parametrize('shape', [(32, 9), (6, 9, 4)])
+def test_hand_backward_matches_autograd(shape):
+    x = (torch.randn(shape, dtype=torch.float64) * 3 + 1).requires_grad_()
+    w = torch.rand(9, dtype=torch.float64, requires_grad=True); b = torch.randn(9, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(shape, dtype=torch.float64)
+    (F.batch_norm(x, None, None, w, b, training=True, eps=1e-5) * g).sum().backward()
+    dx, dw, db = batch_norm_backward(g, x.detach(), w.detach(), eps=1e-5)
+    torch.testing.assert_close(dx, x.grad); torch.testing.assert_close(dw, w.grad); torch.testing.assert_close(db, b.grad)
+    dx1, _, _ = batch_norm_backward(g, x.detach())  # weight None means gamma = 1
+    torch.testing.assert_close(dx1 * w.detach().view((1, -1) + (1,) * (len(shape) - 2)), dx)
+    with pytest.raises(ValueError, match='grad_output has shape'): batch_norm_backward(g[:2], x.detach())
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(2, 40), c=st.integers(1, 12), scale=st.floats(0.01, 100), shift=st.floats(-50, 50))
+def test_hand_backward_property(n, c, scale, shift):
+    "For any batch, the hand gradient equals autograd's and is orthogonal to the ones vector and to x-hat."
+    x = (torch.randn(n, c, dtype=torch.float64) * scale + shift).requires_grad_()
+    g = torch.randn(n, c, dtype=torch.float64)
+    (F.batch_norm(x, None, None, training=True) * g).sum().backward()
+    dx, _, _ = batch_norm_backward(g, x.detach())
+    torch.testing.assert_close(dx, x.grad, atol=1e-8, rtol=1e-6)
+    # orthogonal to the ones vector always; to x-hat exactly when eps = 0 (with eps, x-hat is scaled by sigma^2/(sigma^2+eps))
+    dx0, _, _ = batch_norm_backward(g, x.detach(), eps=0.0)
+    xhat = (x.detach() - x.detach().mean(0)) / x.detach().std(0, correction=0)
+    tol = 1e-9 * (1 + dx0.abs().max().item() * n)
+    assert dx.sum(0).abs().max() < 1e-9 * (1 + dx.abs().max().item() * n)
+    assert dx0.sum(0).abs().max() < tol and (dx0 * xhat).sum(0).abs().max() < tol
+
+@pytest.mark.parametrize('shape,norm', [((5, 10), 10), ((3, 4, 10), 10), ((3, 4, 6, 10), (6, 10))])
+def test_layernorm_matches_torch(shape, norm):
+    ours = LayerNorm(norm); ref = nn.LayerNorm(norm)
+    with torch.no_grad(): ours.weight.uniform_(0.5, 1.5); ours.bias.normal_()
+    ref.load_state_dict(ours.state_dict())
+    x, g = torch.randn(shape) * 4 + 1, torch.randn(shape)
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+    gx, gp = _grads(ours, x, g); rx, rp = _grads(ref, x, g)
+    torch.testing.assert_close(gx, rx, atol=1e-5, rtol=1e-4)
+    for n in gp: torch.testing.assert_close(gp[n], rp[n], atol=1e-4, rtol=1e-4)
+    back = LayerNorm(norm); back.load_state_dict(ref.state_dict()); torch.testing.assert_close(back(x), ref(x), atol=1e-5, rtol=1e-5)
+
+@pytest.mark.parametrize('kw', [dict(elementwise_affine=False), dict(bias=False), dict(eps=1e-2)])
+def test_layernorm_options(kw):
+    ours, ref = LayerNorm(8, **kw), nn.LayerNorm(8, **kw)
+    assert set(ours.state_dict()) == set(ref.state_dict())
+    x = torch.randn(3, 8)
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+
+@pytest.mark.parametrize('eps', [None, 1e-6])
+@pytest.mark.parametrize('shape,norm', [((5, 10), 10), ((3, 4, 10), (4, 10))])
+def test_rmsnorm_matches_torch(shape, norm, eps):
+    ours = RMSNorm(norm, eps=eps); ref = nn.RMSNorm(norm, eps=eps)
+    with torch.no_grad(): ours.weight.uniform_(0.5, 1.5)
+    ref.load_state_dict(ours.state_dict())
+    x, g = torch.randn(shape) * 3, torch.randn(shape)
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+    gx, gp = _grads(ours, x, g); rx, rp = _grads(ref, x, g)
+    torch.testing.assert_close(gx, rx, atol=1e-5, rtol=1e-4); torch.testing.assert_close(gp['weight'], rp['weight'], atol=1e-4, rtol=1e-4)
+    back = RMSNorm(norm, eps=eps); back.load_state_dict(ref.state_dict()); torch.testing.assert_close(back(x), ref(x), atol=1e-5, rtol=1e-5)
+
+def test_rmsnorm_no_affine_and_dtype():
+    x = torch.randn(4, 16, dtype=torch.float64)
+    torch.testing.assert_close(RMSNorm(16, elementwise_affine=False)(x), nn.RMSNorm(16, elementwise_affine=False, dtype=torch.float64)(x))
+    assert set(RMSNorm(16, elementwise_affine=False).state_dict()) == set()
+
+def test_layer_and_rms_bad_input():
+    with pytest.raises(ValueError, match=r'last 1 dimension\(s\) are \(10,\), got input of shape \(4, 9\)'): LayerNorm(10)(torch.randn(4, 9))
+    with pytest.raises(ValueError, match=r'are \(3, 10\)'): RMSNorm((3, 10))(torch.randn(10))
+    with pytest.raises(ValueError, match='RMSNorm'): RMSNorm(5)(torch.randn(2, 6))
+
+def test_swap_into_a_model():
+    "A small model built with our layers loads into the same model built with torch's, and gives the same outputs."
+    def build(bn, ln, rms): return nn.Sequential(nn.Linear(6, 8), bn(8), nn.Tanh(), nn.Linear(8, 8), ln(8), rms(8), nn.Linear(8, 3))
+    ours = build(BatchNorm1d, LayerNorm, RMSNorm)
+    for _ in range(3): ours(torch.randn(16, 6))
+    ref = build(nn.BatchNorm1d, nn.LayerNorm, nn.RMSNorm); ref.load_state_dict(ours.state_dict())
+    ours.eval(); ref.eval(); x = torch.randn(5, 6)
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
