@@ -8,14 +8,14 @@ Docs: https://learnkit.github.io/learnkit/attention.html.md"""
 __all__ = ['causal_mask', 'padding_mask', 'attention_scores', 'attention_weights', 'scaled_dot_product_attention',
            'MultiHeadAttention', 'show_attention', 'sinusoidal_positions', 'rope_frequencies', 'apply_rope']
 
-# %% ../nbs/50_attention.ipynb #0df3b2b6
+# %% ../nbs/50_attention.ipynb #bdbb27e8
 import math, torch, torch.nn.functional as F
 from torch import nn, Tensor
 from einops import rearrange
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 
-# %% ../nbs/50_attention.ipynb #b72356be
+# %% ../nbs/50_attention.ipynb #a31a0791
 def causal_mask(L:int, # number of queries (target length)
                 S:int|None=None, # number of keys (source length); default `L`
                 device=None, # where to build the mask
@@ -32,7 +32,7 @@ def padding_mask(lengths:Tensor|list, # (B,) true length of each sequence
     if lengths.numel() and int(lengths.max()) > S: raise ValueError(f"padding_mask: a length of {int(lengths.max())} does not fit max_len={S}")
     return torch.arange(S, device=lengths.device) >= lengths[:, None]
 
-# %% ../nbs/50_attention.ipynb #44f1d725
+# %% ../nbs/50_attention.ipynb #9196c947
 def _check_qkv(query, key, value, fn:str):
     for n, t in (('query', query), ('key', key), ('value', value)):
         if t is not None and t.dim() < 2: raise ValueError(f"{fn}: {n} must have shape (..., length, features), got shape {tuple(t.shape)}")
@@ -103,7 +103,7 @@ def scaled_dot_product_attention(query:Tensor, # (..., L, E) queries
     if dropout_p > 0: w = F.dropout(w, dropout_p)
     return w @ value
 
-# %% ../nbs/50_attention.ipynb #3a56000e
+# %% ../nbs/50_attention.ipynb #00ec0217
 def _merge_masks(masks:list) -> Tensor|None:
     "Combine masks that broadcast together: AND for all-bool masks, else sum of additive float masks."
     masks = [m for m in masks if m is not None]
@@ -181,7 +181,7 @@ class MultiHeadAttention(nn.Module):
         out = self.out_proj(rearrange(out, 'b h t d -> b t (h d)'))
         return (out, w) if need_weights else out
 
-# %% ../nbs/50_attention.ipynb #a48aec3c
+# %% ../nbs/50_attention.ipynb #2cde2200
 def show_attention(weights:Tensor, # (L, S) one attention map
                    queries:list|str|None=None, # labels of the L rows (the tokens that ask)
                    keys:list|str|None=None, # labels of the S columns (the tokens looked at)
@@ -200,7 +200,7 @@ def show_attention(weights:Tensor, # (L, S) one attention map
     if title: ax.set_title(title)
     return ax
 
-# %% ../nbs/50_attention.ipynb #6cbf7c69
+# %% ../nbs/50_attention.ipynb #1335cae4
 def sinusoidal_positions(n_pos:int, # number of positions 0..n_pos-1
                          dim:int, # encoding width (the model width)
                          base:float=10000., # longest wavelength is 2π·base
@@ -232,7 +232,7 @@ def apply_rope(x:Tensor, # (..., T, D) queries or keys, D even
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return torch.stack([x1*cos - x2*sin, x1*sin + x2*cos], -1).flatten(-2)
 
-# %% ../nbs/50_attention.ipynb #4b640691
+# %% ../nbs/50_attention.ipynb #271f2cb0
 @patch
 @torch.no_grad()
 def copy_from_torch(self:MultiHeadAttention, m:nn.MultiheadAttention): # a torch module with the same embed_dim and num_heads
