@@ -8,12 +8,12 @@ Docs: https://learnkit.github.io/learnkit/batchnorm.html.md"""
 __all__ = ['ActivationStats', 'plot_act_hists', 'plot_grad_hists', 'plot_saturation', 'grad_data_ratios', 'plot_weight_grads',
            'UpdateRatios', 'plot_update_ratios', 'BatchNorm1d', 'batch_norm_backward', 'LayerNorm', 'RMSNorm']
 
-# %% ../nbs/30_batchnorm.ipynb #1bab62d8
+# %% ../nbs/30_batchnorm.ipynb #7d5f118d
 import math, torch, matplotlib.pyplot as plt
 from torch import nn
 from fastcore.basics import patch
 
-# %% ../nbs/30_batchnorm.ipynb #95760bbb
+# %% ../nbs/30_batchnorm.ipynb #13b2d849
 class ActivationStats:
     "Record the outputs of chosen submodules of any `nn.Module` and the gradients flowing back into them, with hooks."
     def __init__(self,
@@ -58,7 +58,7 @@ class ActivationStats:
     def __repr__(self):
         return f"ActivationStats({list(self.modules)}, {len(next(iter(self.stats.values()))['mean'])} forward passes recorded)"
 
-# %% ../nbs/30_batchnorm.ipynb #3f0611e3
+# %% ../nbs/30_batchnorm.ipynb #48d2e794
 def _hist_lines(ax, tensors:dict, lims=None, bins=80, fmt=None):
     "One normalised histogram line per tensor of `tensors`, labelled by `fmt(name, tensor)`."
     for n, t in tensors.items():
@@ -86,9 +86,10 @@ def plot_grad_hists(stats:ActivationStats, # statistics recorded on at least one
     "Histogram of the last recorded gradient arriving at every watched module's output, with its mean and std."
     ax = ax or plt.subplots(figsize=(7, 3))[1]
     if not stats.grads: raise ValueError("plot_grad_hists: no gradients recorded yet; call loss.backward() while the hooks are on")
-    s = 4 * max(t.float().std().item() for t in stats.grads.values())
-    _hist_lines(ax, stats.grads, (-s, s), fmt=lambda n, t: f"{n}: mean {t.mean():+.1e}, std {t.std():.1e}")
-    ax.set_xlabel('gradient'); ax.set_ylabel('share of units')
+    grads = {n: stats.grads[n] for n in stats.modules if n in stats.grads}  # forward order: same colours as plot_act_hists
+    s = 4 * max(t.float().std().item() for t in grads.values())
+    _hist_lines(ax, grads, (-s, s), fmt=lambda n, t: f"{n}: mean {t.mean():+.1e}, std {t.std():.1e}")
+    ax.set_xlabel('gradient'); ax.set_ylabel('share of units'); ax.ticklabel_format(axis='x', style='sci', scilimits=(-2, 2))
     return ax
 
 def plot_saturation(act:torch.Tensor, # (N, C) activations of one layer
@@ -104,7 +105,7 @@ def plot_saturation(act:torch.Tensor, # (N, C) activations of one layer
     ax.set_title(f"|act| > {sat}: {s.float().mean():.0%} saturated, {int(s.all(0).sum())} of {s.shape[1]} units dead on all {s.shape[0]} examples", fontsize=9)
     return ax
 
-# %% ../nbs/30_batchnorm.ipynb #de5c3fd9
+# %% ../nbs/30_batchnorm.ipynb #0c7adb38
 def _weights(model:nn.Module, min_dim:int) -> dict:
     return {n: p for n, p in model.named_parameters() if p.ndim >= min_dim and p.requires_grad}
 
@@ -129,7 +130,7 @@ def plot_weight_grads(model:nn.Module, # a model after `loss.backward()`
     ax.set_xlabel('weight gradient'); ax.set_ylabel('share of weights')
     return ax
 
-# %% ../nbs/30_batchnorm.ipynb #756bf0ee
+# %% ../nbs/30_batchnorm.ipynb #01519349
 class UpdateRatios:
     "Track log10(std(update) / std(weight)) of every weight at each optimiser step: wrap the step in `with tracker:`."
     def __init__(self,
@@ -165,7 +166,7 @@ def plot_update_ratios(tracker:UpdateRatios, # a tracker that watched some optim
     ax.set_xlabel('step'); ax.set_ylabel('log10(update std / weight std)'); ax.legend(fontsize=7)
     return ax
 
-# %% ../nbs/30_batchnorm.ipynb #250f8131
+# %% ../nbs/30_batchnorm.ipynb #a3e5e9cc
 def _check_bn(x:torch.Tensor, C:int, training:bool, name:str='BatchNorm1d'):
     "Raise a `ValueError` naming the expected and the received shape when `x` cannot be batch-normalised over `C` features."
     if x.ndim not in (2, 3):
@@ -180,7 +181,7 @@ def _bshape(x:torch.Tensor) -> tuple:
     "How to view a (C,) statistic to broadcast over `x`: (1, C) or (1, C, 1)."
     return (1, -1) if x.ndim == 2 else (1, -1, 1)
 
-# %% ../nbs/30_batchnorm.ipynb #406045cf
+# %% ../nbs/30_batchnorm.ipynb #1b6947e3
 class BatchNorm1d(nn.Module):
     "Batch normalisation of `(N, C)` or `(N, C, L)` inputs, with `nn.BatchNorm1d`'s arguments, parameters, buffers and train/eval behaviour."
     def __init__(self,
@@ -210,7 +211,7 @@ class BatchNorm1d(nn.Module):
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, track_running_stats={self.track_running_stats}"
 
-# %% ../nbs/30_batchnorm.ipynb #694694d2
+# %% ../nbs/30_batchnorm.ipynb #5fa7a9fe
 @patch
 def forward(self:BatchNorm1d, x:torch.Tensor, # (N, C) or (N, C, L)
            ) -> torch.Tensor: # same shape: every feature standardised, then scaled and shifted
@@ -230,7 +231,7 @@ def forward(self:BatchNorm1d, x:torch.Tensor, # (N, C) or (N, C, L)
     xhat = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
     return xhat * self.weight.view(shape) + self.bias.view(shape) if self.affine else xhat
 
-# %% ../nbs/30_batchnorm.ipynb #74e7d4c5
+# %% ../nbs/30_batchnorm.ipynb #17f5f87f
 def batch_norm_backward(grad_output:torch.Tensor, # (N, C) or (N, C, L): dL/dy
                         input:torch.Tensor, # the input x the training-mode forward pass saw
                         weight:torch.Tensor|None=None, # (C,) gamma; `None` means 1
@@ -248,7 +249,7 @@ def batch_norm_backward(grad_output:torch.Tensor, # (N, C) or (N, C, L): dL/dy
     dx = gamma * s / n * (n * g - dbeta.view(shape) - xhat * dgamma.view(shape))
     return dx, dgamma, dbeta
 
-# %% ../nbs/30_batchnorm.ipynb #a0efbcf2
+# %% ../nbs/30_batchnorm.ipynb #3a6a96b3
 def _check_trailing(x:torch.Tensor, shape:tuple, name:str):
     "Raise a `ValueError` unless the last dimensions of `x` are `shape`."
     if x.ndim < len(shape) or tuple(x.shape[-len(shape):]) != shape:
@@ -279,7 +280,7 @@ class LayerNorm(nn.Module):
 
     def extra_repr(self): return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
-# %% ../nbs/30_batchnorm.ipynb #ce3a0206
+# %% ../nbs/30_batchnorm.ipynb #89761f45
 class RMSNorm(nn.Module):
     "Root-mean-square normalisation (no mean subtraction, no shift), with `nn.RMSNorm`'s arguments and parameters."
     def __init__(self,
