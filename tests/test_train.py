@@ -75,7 +75,11 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"scalar tensor.*shape \(3,\)"): fit(lambda s: w * torch.ones(3), opt, 2, live=False)
     with pytest.raises(FloatingPointError, match='step 1'): fit(lambda s: w * float('nan'), opt, 2, live=False)
 
-def test_live_output_is_short(capsys):
+def test_live_output_is_short(capsys, monkeypatch):
+    # as in a plain script: once execnb has run a notebook in this process (tests/test_exercises.py), IPython's
+    # singleton shell exists and fit would take the 'captured' path, which also displays the final figure
+    import learnkit.train
+    monkeypatch.setattr(learnkit.train, '_where', lambda: 'script')
     w = nn.Parameter(torch.ones(1))
     fit(lambda s: (w ** 2).sum(), torch.optim.SGD([w], lr=0.01), 500, eval_every=1, eval_iters=1)
     lines = capsys.readouterr().out.strip().splitlines()
