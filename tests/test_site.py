@@ -19,3 +19,43 @@ def test_renamed_lesson_keeps_old_url():
     first = nb['cells'][0]
     assert first['cell_type'] == 'raw' and 'autograd.html' in ''.join(first['source'])
     assert not (NBS/'11_autograd.ipynb').exists()
+
+LESSONS = sorted(NBS.glob('[1-8][0-9]_*.ipynb'))
+_re_dir = re.compile(r'^\s*#\s*\|\s*([\w-]+)', re.MULTILINE)
+
+def _cells(path): return json.loads(Path(path).read_text())['cells']
+def _src(c): return ''.join(c['source'])
+def _directives(s): return set(_re_dir.findall(s))
+
+def _processed(nbs):
+    "The pre-render stage's copies of `nbs` in `_proc/` (nbdev reprocesses only notebooks newer than their copy)"
+    from nbdev.serve import proc_nbs
+    names = '|'.join(re.escape(p.name) for p in nbs)
+    cache = proc_nbs(path=str(NBS), file_re=f'^({names})$')
+    return {p: cache/p.name for p in nbs}
+
+def test_lessons_export_with_source_shown():
+    "`#| export` puts only a signature box on the site; lessons use `#| exports`, which shows the code too"
+    bad = [f"{p.name} cell {i}" for p in LESSONS for i, c in enumerate(_cells(p))
+           if c['cell_type'] == 'code' and 'export' in _directives(_src(c))]
+    assert not bad, f"use '#| exports' in lessons: {bad}"
+
+def test_exported_definitions_visible_on_site():
+    "Every top-level def/class a lesson exports appears, as written, in a shown code cell of its processed page"
+    import ast
+    assert len(LESSONS) >= 8
+    proc, n, missing = _processed(LESSONS), 0, []
+    for p in LESSONS:
+        shown = '\n'.join(_src(c) for c in _cells(proc[p]) if c['cell_type'] == 'code'
+                          and not re.search(r'^#\|\s*(echo:\s*false|include:\s*false|hide\b)', _src(c), re.MULTILINE))
+        for c in _cells(p):
+            s = _src(c)
+            if c['cell_type'] != 'code' or 'exports' not in _directives(s): continue
+            lines = s.splitlines()
+            for node in ast.parse(s).body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    n += 1
+                    line = lines[node.lineno-1]
+                    if line not in shown: missing.append(f"{p.name}: {line.strip()}")
+    assert n >= 60, f"only {n} exported definitions found in the lessons"
+    assert not missing, "exported definitions not shown on the site:\n" + '\n'.join(missing)
