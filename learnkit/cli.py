@@ -59,13 +59,19 @@ def lesson_paths(nbs:Path|None=None, # the project's nbs folder (found from the 
     return [nbs/_re_item.match(l).group(3) for l in lines[a:b] if _re_item.match(l)]
 
 # %% ../nbs/90_tools.ipynb #fa4985c9
-def _read_lesson(path:str|Path) -> Path:
-    "A readable lesson notebook with exercises, or a one-line `CLIError`."
+def _read_cells(path:str|Path) -> list:
+    "The cells of a readable notebook, or a one-line `CLIError` saying what is wrong with the file."
     p = Path(path)
     if not p.exists(): raise CLIError(f"{path}: no such file")
     if p.is_dir() or p.suffix != '.ipynb': raise CLIError(f"{path}: not a notebook (expected a .ipynb file)")
-    try: cells = notebook_cells(p)
-    except (ValueError, KeyError, TypeError) as e: raise CLIError(f"{path}: not a readable notebook ({e})") from None
+    try: return notebook_cells(p)
+    except OSError as e: raise CLIError(f"{path}: cannot read it ({e.strerror})") from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:  # bad JSON, or JSON that is no notebook
+        raise CLIError(f"{path}: not a readable notebook ({type(e).__name__}: {e})") from None
+
+def _read_lesson(path:str|Path) -> Path:
+    "A readable lesson notebook with exercises, or a one-line `CLIError`."
+    p, cells = Path(path), _read_cells(path)
     if not any(c.kind == 'exercise' for c in cells): raise CLIError(f"{path}: not a learnkit lesson (it has no '#| exercise' cells)")
     return p
 
@@ -162,6 +168,13 @@ def md_to_anki(text:str) -> str:
 # %% ../nbs/90_tools.ipynb #72a8dca2
 DECK_ID, MODEL_ID = 1_734_210_001, 1_734_210_002  # fixed, so re-imports update the same deck and note type
 
+_re_block = re.compile(r'(```|~~~|\$\$|[-*+] |\d+[.)] |>|\||    )')  # Markdown that must start its own line
+
+def _md_field(label:str, text:str) -> str:
+    "`**Q:** text`, or the label on its own paragraph when the text opens with a block (a code fence, a list, ...)."
+    if text.count('```') % 2: text += '\n```'  # an unclosed fence would swallow every card after this one
+    return f"{label}\n\n{text}" if _re_block.match(text) else f"{label} {text}"
+
 def cards_markdown(cards:list[Card], # the cards to write
                    titles:dict|None=None, # lesson stem -> title, for the headings
                   ) -> str:
@@ -169,7 +182,7 @@ def cards_markdown(cards:list[Card], # the cards to write
     out, titles = ['# learnkit flashcards', ''], titles or {}
     for lesson in dict.fromkeys(c.lesson for c in cards):
         out += [f"## {lesson}: {titles.get(lesson, lesson)}", '']
-        for c in (c for c in cards if c.lesson == lesson): out += [f"**Q:** {c.question}", '', f"**A:** {c.answer}", '']
+        for c in (c for c in cards if c.lesson == lesson): out += [_md_field('**Q:**', c.question), '', _md_field('**A:**', c.answer), '']
     return '\n'.join(out)
 
 def _guid(c:Card) -> str: return f"learnkit-{c.lesson}-{zlib.crc32(c.question.encode()):08x}"
@@ -276,19 +289,22 @@ def cards(*paths:str, # lesson notebooks to take cards from (default: every less
          ) -> int:
     "Collect the lessons' flashcards into an Anki deck and a Markdown file."
     files = [Path(p) for p in paths] or lesson_paths()
-    for p in files:
-        if not p.exists(): raise CLIError(f"{p}: no such file")
-        if p.suffix != '.ipynb': raise CLIError(f"{p}: not a notebook (expected a .ipynb file)")
+    for p in files: _read_cells(p)  # refuse a missing, unreadable or non-notebook file before writing anything
     found = [c for p in files for c in notebook_cards(p)]
     if not found: raise CLIError("no flashcards found (cards are '**Q:**' / '**A:**' paragraphs in markdown cells)")
-    o = Path(out); o.mkdir(parents=True, exist_ok=True)
-    (o/'learnkit_cards.md').write_text(cards_markdown(found, {p.stem: lesson_title(p) for p in files}), encoding='utf-8')
+    o = Path(out)
+    if f := next((d for d in [o, *o.parents] if d.exists() and not d.is_dir()), None):
+        raise CLIError(f"--out {out}: not a folder ({f} is a file)")
     try:
-        if tsv: raise ImportError
-        deck = write_apkg(found, o/'learnkit_cards.apkg')
-    except ImportError:
-        if not tsv: print("genanki is not installed: writing Anki's text import format instead", file=sys.stderr)
-        deck = write_anki_tsv(found, o/'learnkit_cards.txt')
+        o.mkdir(parents=True, exist_ok=True)
+        (o/'learnkit_cards.md').write_text(cards_markdown(found, {p.stem: lesson_title(p) for p in files}), encoding='utf-8')
+        try:
+            if tsv: raise ImportError
+            deck = write_apkg(found, o/'learnkit_cards.apkg')
+        except ImportError:
+            if not tsv: print("genanki is not installed: writing Anki's text import format instead", file=sys.stderr)
+            deck = write_anki_tsv(found, o/'learnkit_cards.txt')
+    except OSError as e: raise CLIError(f"--out {out}: cannot write there ({e.strerror or e})") from None
     n_lessons = len({c.lesson for c in found})
     print(f"{len(found)} cards from {n_lessons} lesson{'s' * (n_lessons != 1)} -> {deck} and {o/'learnkit_cards.md'}")
     return 0

@@ -178,3 +178,43 @@ def test_check_without_paths_prints_the_curriculum(tmp_path):
     lines = r.stdout.splitlines()
     assert r.returncode == 0 and lines[0].startswith('learnkit curriculum') and len(lines) == 2, r.stdout + r.stderr
     assert lines[1].startswith('[ ] 10_neural_nets') and f'(0/{n} exercises passed)' in lines[1]
+
+def _fence_problems(md:str) -> list[str]:
+    "Per card (a '**Q:**' paragraph to the next), fences must open at the start of a line, never after '**A:**', and balance."
+    probs = []
+    for block in re.split(r'\n(?=\*\*Q:\*\* )', md)[1:]:
+        fences = [l for l in block.splitlines() if '```' in l]
+        if any(not l.startswith('```') for l in fences): probs.append(block.splitlines()[0])
+        elif len(fences) % 2: probs.append(block.splitlines()[0])
+    return probs
+
+def test_cards_markdown_renders_every_card():
+    "Rendered as Markdown (mistune, CommonMark-style), every card keeps its question, answer and code blocks."
+    import mistune
+    from learnkit.cli import cards_markdown, Card
+    cs = [c for p in lesson_paths(NBS) for c in notebook_cards(p)]
+    cs.append(Card('A code answer?', "```python\nx = 1\n```\n\nand a sentence.", 'zz'))
+    md = cards_markdown(cs)
+    assert _fence_problems(md) == []
+    html = mistune.html(md)
+    n_code = sum((c.question + '\n' + c.answer).count('```') // 2 for c in cs)
+    assert html.count('<strong>Q:</strong>') == len(cs) and html.count('<strong>A:</strong>') == len(cs)
+    assert html.count('<pre><code') == n_code and '<code class="language-python">x = 1' in html
+
+@pytest.mark.parametrize('make, msg', [
+    (lambda d: (d/'bad.ipynb').write_text('{"cells": [ oops'), 'not a readable notebook'),
+    (lambda d: (d/'bad.ipynb').write_text('{"nbformat": 4}'), 'not a readable notebook'),
+    (lambda d: (d/'bad.ipynb').write_text('[1, 2]'), 'not a readable notebook'),
+])
+def test_cards_malformed_notebook_is_one_line(tmp_path, make, msg):
+    make(tmp_path)
+    r = run_cli('cards', str(tmp_path/'bad.ipynb'), '--out', str(tmp_path/'deck'))
+    assert r.returncode == 2 and msg in r.stderr and r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert not (tmp_path/'deck').exists()
+
+def test_cards_out_is_a_file_is_one_line(tmp_path):
+    (tmp_path/'taken').write_text('mine')
+    for out in ['taken', 'taken/deck']:
+        r = run_cli('cards', str(NBS/'20_cnn.ipynb'), '--out', str(tmp_path/out))
+        assert r.returncode == 2 and 'not a folder' in r.stderr and r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert (tmp_path/'taken').read_text() == 'mine'
