@@ -8,7 +8,7 @@ Docs: https://learnkit.github.io/learnkit/lint.html.md"""
 from __future__ import annotations
 import ast, json, re, statistics
 from pathlib import Path
-from .exercises import notebook_cells, Cell
+from .exercises import notebook_cells, Cell, check_names, fill_gap, get_key
 
 # %% auto #0
 __all__ = ['code_lines', 'cell_stats', 'is_lesson', 'exercise_problems', 'lint_notebook']
@@ -33,7 +33,7 @@ def is_lesson(path:str|Path) -> bool: # True for lesson notebooks
     return bool(m) and 10 <= int(m.group(1)) <= 89 and Path(path).suffix == '.ipynb'
 
 # %% ../nbs/03_lint.ipynb #4531568d
-_CHECKS = ('check_eq', 'check_close', 'check_shape', 'check_true')
+_OLD_CHECKS = ('check_eq', 'check_close', 'check_shape', 'check_true')
 
 def _bound_names(tree) -> set:
     "Names a module binds at its top level, including loop targets, defs, classes and imports."
@@ -71,13 +71,17 @@ def _local_names(tree) -> set:
                     if isinstance(node, ast.Name): res.add(node.id)
     return res
 
-def _ends_in_check(tree) -> bool:
-    "Whether the last statement calls one of the exercise checks."
-    if not tree.body: return False
-    last = tree.body[-1]
-    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)): return False
-    f = last.value.func
-    return (f.id if isinstance(f, ast.Name) else getattr(f, 'attr', '')) in _CHECKS
+def _check_call(tree) -> tuple[str|None, str|None]: # (key name, None) or (None, what is wrong)
+    "The key name of a cell's closing `check('<module>.<exercise>', test_answer)`, or why the last line is not one."
+    last = tree.body[-1] if tree.body else None
+    call = last.value if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) else None
+    if call is None or getattr(call.func, 'id', getattr(call.func, 'attr', None)) != 'check':
+        return None, "does not end with a check: check('<module>.<exercise>', test_<answer>)"
+    a = call.args
+    if (len(a) != 2 or call.keywords or not (isinstance(a[0], ast.Constant) and isinstance(a[0].value, str))
+        or not (isinstance(a[1], ast.Name) and a[1].id.startswith('test_'))):
+        return None, "its check line must hold only the key's name and the answer's test_ name (no literal, no expression)"
+    return a[0].value, None
 
 # %% ../nbs/03_lint.ipynb #e12db406
 def _code(src:str) -> str:
@@ -86,13 +90,15 @@ def _code(src:str) -> str:
 
 def exercise_problems(ex:Cell, # the exercise cell
                       sol:Cell|None, # the cell after it (its solution), if any
+                      module:str|None=None, # the lesson's module: keys must be named '<module>.<exercise>'
+                      sol_meta:dict|None=None, # the solution cell's metadata, to check it is collapsed in JupyterLab
                      ) -> list[str]: # what is wrong, as sentences
-    "Problems with one exercise and its solution."
-    where, probs = f"exercise in cell {ex.idx} ({ex.title})", []
-    if not re.search(r'^\s*#\s*Exercise:\s*\S', ex.source, re.MULTILINE): probs.append(f"{where}: no '# Exercise: <title>' line")
+    "Problems with one exercise, its solution and its answer key."
+    where, probs, names = f"exercise in cell {ex.idx} ({ex.title})", [], {}
+    if not re.search(r'^\s*#\s*(Exercise|Footing):\s*\S', ex.source, re.MULTILINE): probs.append(f"{where}: no '# Exercise: <title>' (or '# Footing: <title>') line")
     if '# fill in code here' not in ex.source: probs.append(f"{where}: no gap marked '# fill in code here'")
     for kind, c in (('exercise', ex), ('solution', sol)):
-        if c is None: continue
+        if c is None or (kind == 'solution' and c.kind != 'solution'): continue
         try: tree = ast.parse(_code(c.source))
         except SyntaxError as e:
             probs.append(f"{where}: the {kind} (cell {c.idx}) does not parse: {e.msg} on line {e.lineno}"); continue
@@ -100,9 +106,25 @@ def exercise_problems(ex:Cell, # the exercise cell
             probs.append(f"{where}: the gap should be `...`, so the unfilled exercise fails its check")
         bad = sorted(n for n in _bound_names(tree) - _local_names(tree) if not n.startswith('test_'))
         if bad: probs.append(f"{where}: the {kind} (cell {c.idx}) binds names without the test_ prefix: {', '.join(bad)}")
-        if not _ends_in_check(tree): probs.append(f"{where}: the {kind} (cell {c.idx}) does not end with a check ({', '.join(_CHECKS)})")
+        old = sorted({getattr(n.func, 'id', '') for n in ast.walk(tree) if isinstance(n, ast.Call)} & set(_OLD_CHECKS))
+        if old: probs.append(f"{where}: the {kind} (cell {c.idx}) uses {', '.join(old)}, which show the expected value: use check(name, answer)")
+        names[kind], why = _check_call(tree)
+        if why: probs.append(f"{where}: the {kind} (cell {c.idx}) {why}")
     if sol is None or sol.kind != 'solution':
         probs.append(f"{where}: not followed by a solution cell (the next code cell, with '#| code-fold: true')")
+    elif not (sol_meta or {}).get('jupyter', {}).get('source_hidden'):
+        probs.append(f"{where}: its solution (cell {sol.idx}) is not collapsed in JupyterLab (cell metadata jupyter.source_hidden: true)")
+    if names.get('solution') and names.get('exercise') and names['solution'] != names['exercise']:
+        probs.append(f"{where}: the solution checks {names['solution']!r}, the exercise {names['exercise']!r}")
+    if (name := names.get('exercise')):
+        if module and not name.startswith(module + '.'): probs.append(f"{where}: its key {name!r} should be named '{module}.<exercise>'")
+        try: key = get_key(name)
+        except KeyError: probs.append(f"{where}: no answer key registered as {name!r} (a hidden export cell under '## Answer key')")
+        else:
+            if len(key.wrong) < 2: probs.append(f"{where}: its key registers {len(key.wrong)} wrong answers; at least two are needed")
+            for w in key.wrong:
+                try: fill_gap(ex.source, w)
+                except ValueError as e: probs.append(f"{where}: the wrong answer {w!r} does not fit the gap: {e}")
     return probs
 
 # %% ../nbs/03_lint.ipynb #5621dc41
@@ -118,9 +140,29 @@ def _clean_problem(path:Path, text:str) -> str|None:
     _nbdev_clean(nb)
     return None if nb2str(nb) == text else f"{path.name}: not clean: run nbdev-clean"
 
+def _floor_problems(cells:list, raw:list, module:str|None) -> list[str]:
+    "What a lesson lacks of the guide's floor: exercises (footing, answer and build), flashcards, a figure, a widget, a derivation."
+    kinds = {'footing': 0, 'answer': 0, 'build': 0}
+    for c in cells:
+        if c.kind != 'exercise': continue
+        for n in dict.fromkeys(check_names(c.source)):
+            try: kinds[get_key(n).kind] += 1
+            except KeyError: pass
+    probs = []
+    if kinds['answer'] + kinds['build'] < 5: probs.append(f"{kinds['answer'] + kinds['build']} exercises: a lesson needs at least five")
+    if kinds['build'] < 2: probs.append(f"{kinds['build']} build exercises (registered with build_key): a lesson needs at least two")
+    if kinds['footing'] < 3: probs.append(f"{kinds['footing']} footing questions (answer_key(..., footing=True)): a lesson opens with three to five")
+    md = '\n'.join(c.source for c in cells if c.kind == 'markdown')
+    if '**Q:**' not in md: probs.append("no flashcards ('**Q:**' / '**A:**' paragraphs under '## Flashcards')")
+    if '$$' not in md: probs.append("no display derivation ($$ ... $$ in a markdown cell)")
+    if not any('image/png' in o.get('data', {}) for r in raw for o in r.get('outputs', [])): probs.append("no figure among the stored outputs")
+    if not any(re.search(r'\bwidgets\.|\binteract(ive)?\(', c.source) for c in cells if c.kind == 'code'): probs.append("no ipywidgets control")
+    return probs
+
 def lint_notebook(path:str|Path, # the notebook to check
                   check_clean:bool=True, # also check that nbdev-clean would leave it unchanged
                   max_median:float=3, # the largest allowed median code-cell length, for lessons
+                  floor:bool=True, # also hold a lesson to the guide's floor (five exercises, flashcards, a figure, ...)
                  ) -> list[str]: # problems found; empty when the notebook passes
     "Check a notebook against the mechanical rules of the lesson guide."
     path = Path(path)
@@ -137,17 +179,22 @@ def lint_notebook(path:str|Path, # the notebook to check
     if check_clean and (p := _clean_problem(path, text)): probs.append(p)
     if not is_lesson(path): return probs
     code = [c for c in cells if c.kind != 'markdown' and c.kind != 'raw']
-    if not code or 'utils.set_seed(42)' not in code[0].source: probs.append("the first code cell must call utils.set_seed(42)")
+    seeds = [c for c in code if _re_seed_call.search(c.source)]
+    if not any('utils.set_seed(42)' in c.source for c in code[:3]): probs.append("utils.set_seed(42) must be called in one of the first code cells (after the imports)")
     for c in code:
         n = len(_re_seed_call.findall(c.source))
-        if c is code[0] and n > 1 or c is not code[0] and n: probs.append(f"cell {c.idx}: seeds again; utils.set_seed(42) belongs once, in the first code cell")
+        if n > 1 or n and (c is not seeds[0] or 'utils.set_seed(42)' not in c.source): probs.append(f"cell {c.idx}: seeds again; utils.set_seed(42) belongs once, in the first code cells")
     for c in cells:
         if c.kind == 'markdown':
             for m in _re_positional.finditer(c.source): probs.append(f"cell {c.idx}: positional title {m.group(0).strip()!r}")
+    mod = next((m.group(1) for c in code if (m := re.search(r'^\s*#\s*\|\s*default_exp\s+(\S+)', c.source, re.M))), None)
+    if mod is None: probs.append("no '#| default_exp' cell: a lesson exports to a module")
     for i, c in enumerate(code):
-        if c.kind == 'exercise': probs += exercise_problems(c, code[i+1] if i+1 < len(code) else None)
-    if not any(re.search(r'^\s*#\s*\|\s*default_exp\s+\S', c.source, re.M) for c in code): probs.append("no '#| default_exp' cell: a lesson exports to a module")
+        if c.kind == 'exercise':
+            sol = code[i+1] if i+1 < len(code) else None
+            probs += exercise_problems(c, sol, mod, nb['cells'][sol.idx].get('metadata', {}) if sol else None)
     if not any({'export', 'exports'} & c.directives.keys() for c in code): probs.append("no '#| export' cell: every lesson adds something to the library")
+    if floor: probs += _floor_problems(cells, nb['cells'], mod)
     st = cell_stats(path)
     if st['median'] > max_median: probs.append(f"code cells too long: median {st['median']} lines (at most {max_median}); {st['short']:.0%} have at most 3")
     return probs
