@@ -1,4 +1,5 @@
-"""Write README.md from nbs/index.ipynb without Quarto: markdown cells as they are, code cells fenced, text outputs
+"""Write README.md from nbs/index.ipynb without Quarto: markdown cells as they are (less their `#|` directive lines,
+e.g. the `#| export` that puts a paragraph into the package docstring and llms.txt), code cells fenced, text outputs
 after them. (`nbdev-readme` does the same through Quarto where Quarto is installed.) `--check` fails when stale."""
 import json, sys
 from pathlib import Path
@@ -8,7 +9,10 @@ out = []
 for c in nb['cells']:
     src = ''.join(c['source'])
     if c['cell_type'] == 'markdown':
-        out.append(src); continue
+        lines = src.splitlines()
+        if any(l.strip() == '#| hide' for l in lines): continue
+        while lines and lines[0].startswith('#|'): lines.pop(0)
+        out.append('\n'.join(lines)); continue
     lines = [l for l in src.splitlines() if not l.lstrip().startswith('#|')]
     if any(l.strip() in ('#| hide',) for l in src.splitlines()): continue
     out.append('```python\n' + '\n'.join(lines) + '\n```')

@@ -1,1 +1,22 @@
+"""A from-scratch deep-learning curriculum in nbdev notebooks, and the library its lessons build
+
+learnkit is a curriculum and a library at once. Each lesson builds one big idea from the ground up in small
+cells you can run and change: a parabola before a neural net, a loop before a vectorised kernel, a failure
+before its fix. The finished pieces of each lesson (an autograd engine, a convolution, ...) are exported into
+the `learnkit` package, tested against PyTorch, so you can import what you built into your own projects.
+
+Every lesson has exercises that check themselves: fill the gap marked `# fill in code here`, run the cell, and
+the check tells you what is wrong (expected against got, shapes, how far off). Worked solutions follow, folded.
+
+The package has a module per lesson and a few that every lesson shares. `learnkit.fitting`, `learnkit.autograd`,
+`learnkit.conv`, `learnkit.norm`, `learnkit.rnn`, `learnkit.attention`, `learnkit.transformer` and `learnkit.gpt`
+hold what the lessons build, in curriculum order, from curve fitting with ReLUs to a character-level GPT. The
+foundations are `learnkit.utils` (seeds, devices, the plot style), `learnkit.data` (the lessons' data sets,
+downloaded once and checked), `learnkit.train` (the training loop), `learnkit.exercises` (self-checking exercises),
+`learnkit.lint` (the lesson linter) and `learnkit.cli` (the `learnkit` command: `check`, `cards`, `new`).
+
+Modules:
+
+- `learnkit.exercises`: Checks that tell a right answer from a wrong one without giving the answer away, an answer key the checks read, and the runner that proves every check rejects the wrong answers a learner is likely to write."""
+
 __version__ = "0.0.1"
