@@ -59,3 +59,14 @@ def test_exported_definitions_visible_on_site():
                     if line not in shown: missing.append(f"{p.name}: {line.strip()}")
     assert n >= 60, f"only {n} exported definitions found in the lessons"
     assert not missing, "exported definitions not shown on the site:\n" + '\n'.join(missing)
+
+def test_lessons_open_in_colab():
+    "Each lesson links to itself on Colab near the top, and its first code cell installs learnkit only on Colab (hidden on the site)"
+    for p in LESSONS:
+        cells = _cells(p)
+        md = [_src(c) for c in cells[:4] if c['cell_type'] == 'markdown']
+        url = f'https://colab.research.google.com/github/learnkit/learnkit/blob/main/nbs/{p.name}'
+        assert any(url in s for s in md), f"{p.name}: no Open in Colab link in its first cells"
+        code = [_src(c) for c in cells if c['cell_type'] == 'code']
+        assert 'hide' in _directives(code[0]) and "'google.colab' in sys.modules" in code[0], f"{p.name}: first code cell is not the Colab install cell"
+        assert 'default_exp' in _directives(code[1]), f"{p.name}: the imports cell should follow the Colab cell"
