@@ -11,7 +11,7 @@ __all__ = ['DECK_ID', 'MODEL_ID', 'COMMANDS', 'CLIError', 'find_nbs', 'lesson_pa
            'cards', 'new', 'main']
 
 # %% ../nbs/90_tools.ipynb #30c11f5e
-import argparse, html, json, re, sys, zlib
+import argparse, html, json, keyword, re, sys, zlib
 from dataclasses import dataclass
 from pathlib import Path
 from fastcore.script import anno_parser
@@ -209,33 +209,69 @@ def write_apkg(cards:list[Card], path:str|Path, deck_name:str='learnkit') -> Pat
     return Path(path)
 
 # %% ../nbs/90_tools.ipynb #7e9169be
-_SECTIONS = [
-    ("## Why this matters", "The single most valuable real use of the idea, run first; then two or three sentences on the problem it removes."),
-    ("**What you will build.**", "A short plan of the pieces, and the library names they become."),
-    ("### Check your footing", "Three to five prerequisite questions, each a runnable cell ending in an assert."),
-    ("## Intuition", "Start from something the reader owns (a parabola, dice, the unit circle) and walk to the topic in small steps."),
-    ("## Build it up", "Tiny cells, each ending in a value; every mechanism arrives because the last one visibly failed. Assemble and `#| export` at the end of each section. Put exercises where the reader has just enough to solve them."),
-    ("## Shortcuts", "The practitioner's one-liner for what you built, proven to give the same numbers, and what it adds."),
-    ("## Around the edges", "The state of the art and neighbouring ideas: intuition, why it matters, search terms, paper links."),
-    ("## Questions", "Questions that check understanding, one per line."),
-    ("## Flashcards", "Cards as a `**Q:**` paragraph followed by an `**A:**` paragraph; `learnkit cards` collects them."),
-]
-
 def slugify(topic:str) -> str:
     "A module-safe name for a topic: 'Mixture of Experts!' -> 'mixture_of_experts'."
     s = re.sub(r'[^a-z0-9]+', '_', topic.lower()).strip('_')
     if not s: raise CLIError(f"{topic!r}: a topic needs letters or digits")
-    return s if s[0].isalpha() else f"topic_{s}"
+    s = s if s[0].isalpha() else f"topic_{s}"
+    if keyword.iskeyword(s): raise CLIError(f"{topic!r} would make the module learnkit.{s}, but {s!r} is a Python keyword, "
+                                            f"so it could not be imported; choose another title (nothing was written)")
+    return s
 
 def lesson_skeleton(topic:str, module:str) -> dict:
-    "The JSON of a new lesson notebook on `topic`, exporting to `learnkit.<module>`."
+    "The JSON of a new lesson notebook on `topic`, exporting to `learnkit.<module>`: one worked example of every part a lesson needs."
+    # The whole skeleton's text is here, in order: (cell type, source); '<topic>' and '<module>' are filled in below.
+    S = [('md', "# <topic>\n\n> One sentence: what the reader builds, and why it matters."),
+         ('code', "#| default_exp <module>\nfrom learnkit import utils\nfrom learnkit.exercises import *\n"
+                  "import torch, matplotlib.pyplot as plt, ipywidgets as widgets\nutils.set_seed(42); utils.use_plot_style()"),
+         ('md', "## Why this matters\n\nThe single most valuable real use of the idea, run first; then two or three sentences on the problem it removes."),
+         ('md', "**What you will build.** A short plan of the pieces, and the library names they become."),
+         ('md', "### Check your footing\n\nThree to five predict-then-check questions on the prerequisites, under a minute each: the reader "
+                "writes a value into a `test_` name and the check says right or wrong. Exercises here and below run as you go: an "
+                "unfilled gap prints a reminder, a wrong answer says how it is wrong without showing the answer, and the folded "
+                "solution follows. `learnkit check my_copy.ipynb` checks all your answers at once."),
+         ('code', "#| exercise\n# Footing: the value of tanh at 0\ntest_t0 = ...  # fill in code here\ncheck('<module>.tanh_zero', test_t0)"),
+         ('sol', "test_t0 = torch.tanh(torch.tensor(0.0)).item()\ncheck('<module>.tanh_zero', test_t0)"),
+         ('md', "## Intuition\n\nStart from something the reader owns (a parabola, dice, the unit circle) and walk to the topic in small steps. "
+                "The skeleton's stand-in topic is $\\tanh(a x)$: replace it, its data and every example below with the lesson's own."),
+         ('code', "x = torch.linspace(-3, 3, 61)  # stand-in data: 61 points on [-3, 3]; use a realistic toy with a story\nx[:3]"),
+         ('md', "## Build it up\n\nTiny cells, each ending in a value; every mechanism arrives because the last one visibly failed. "
+                "Assemble and `#| export` at the end of each section."),
+         ('code', "#| export\nimport torch\n\ndef squash(x:torch.Tensor, # any shape\n           a:float=1.0, # the slope at 0\n          ) -> torch.Tensor: # x's shape\n"
+                  "    \"tanh(a·x): the skeleton's stand-in for the lesson's first exported piece.\"\n    return torch.tanh(a * x)"),
+         ('md', "A figure for every quantity that changes (labelled axes with units, one figure size):"),
+         ('code', "fig, ax = plt.subplots()\nax.plot(x, squash(x)); ax.set(xlabel='x', ylabel='tanh(x)', title='the stand-in quantity');"),
+         ('md', "Math to the bottom: a derivation that carries an insight, step by step in display LaTeX, then checked in a cell.\n\n"
+                "$$\\frac{d}{dx}\\tanh(ax) = \\big(1-\\tanh^2(ax)\\big)\\cdot\\frac{d}{dx}(ax) = a\\,\\big(1-\\tanh^2(ax)\\big)$$"),
+         ('code', "x0 = torch.tensor(1.0, requires_grad=True); squash(x0, 0.5).backward()\nx0.grad, 0.5 * (1 - squash(x0, 0.5).detach()**2)"),
+         ('md', "**Exercises.** A lesson needs at least five exercises (the linter counts them), at least two of them *build* exercises "
+                "(`build_key`: write a function the lesson then uses), placed where the reader has just enough to solve them. "
+                "Each one is an `#| exercise` cell with a `test_` gap and a `check` line naming its key, a folded solution after it, "
+                "and its key with two or more plausible wrong answers under *Answer key* at the end. One example:"),
+         ('code', "#| exercise\n# Exercise: the slope of tanh(a·x) at x = 1\ntest_a = 0.5\ntest_slope = ...  # fill in code here\n"
+                  "check('<module>.slope_at_one', test_slope)"),
+         ('sol', "test_a = 0.5\ntest_slope = test_a * (1 - squash(torch.tensor(1.0), test_a).item() ** 2)\ncheck('<module>.slope_at_one', test_slope)"),
+         ('md', "At least one widget where moving a control teaches something, and beside it a static grid of a few settings, "
+                "so the site and CI show the lesson too:"),
+         ('code', "@widgets.interact(a=(0.25, 4.0, 0.25))\ndef show(a=1.0): plt.plot(x, squash(x, a)); plt.ylim(-1.1, 1.1); plt.show()"),
+         ('code', "fig, axs = plt.subplots(1, 3, figsize=(9, 2.5), sharey=True)\n"
+                  "for ax, a in zip(axs, (0.5, 1, 4)): ax.plot(x, squash(x, a)); ax.set(title=f'a = {a}', xlabel='x')\naxs[0].set_ylabel('tanh(a x)');"),
+         ('md', "## Shortcuts\n\nThe practitioner's one-liner for what you built, proven to give the same numbers, and what it adds."),
+         ('md', "## Around the edges\n\nThe state of the art and neighbouring ideas: intuition, why it matters, search terms, paper links."),
+         ('md', "## Questions\n\nQuestions that check understanding, one per line."),
+         ('md', "## Flashcards\n\nCards are a `**Q:**` paragraph followed by an `**A:**` paragraph; `learnkit cards` collects them.\n\n"
+                "**Q:** What is the slope of $\\tanh(ax)$ at $x = 0$, and why?\n\n"
+                "**A:** $a$: the chain rule gives $a\\,(1-\\tanh^2(ax))$, and $\\tanh 0 = 0$."),
+         ('md', "## Answer key\n\nThe expected answers, computed by another route than the solutions, and the wrong answers each check must "
+                "reject. Hidden on the site; exported, so `check` finds them in `learnkit.<module>`."),
+         ('code', "#| export\n#| hide\nimport math\nfrom learnkit.exercises import answer_key\n"
+                  "answer_key('<module>.tanh_zero', lambda ns: 0.0, wrong=['1.0', '0.5'], hint='tanh is odd, tanh(-x) = -tanh(x), so it crosses 0 at 0', footing=True)\n"
+                  "answer_key('<module>.slope_at_one', lambda ns: ns['test_a'] / math.cosh(ns['test_a']) ** 2,\n"
+                  "           wrong=['1 - squash(torch.tensor(1.0), test_a).item() ** 2', 'test_a'], hint='the derivation in *Build it up*')")]
     md = lambda s: {'cell_type': 'markdown', 'metadata': {}, 'source': s}
-    code = lambda s: {'cell_type': 'code', 'execution_count': None, 'metadata': {}, 'outputs': [], 'source': s}
-    cells = [md(f"# {topic}\n\n> One sentence: what the reader builds, and why it matters."),
-             code(f"#| default_exp {module}\nfrom learnkit import utils\nfrom learnkit.exercises import *\n"
-                  "import torch, matplotlib.pyplot as plt\nutils.set_seed(42); utils.use_plot_style()"),
-             code("#| export\nimport torch")]
-    cells += [md(f"{head}\n\n{prompt}" if head.startswith('#') else f"{head} {prompt}") for head, prompt in _SECTIONS]
+    code = lambda s, meta={}: {'cell_type': 'code', 'execution_count': None, 'metadata': dict(meta), 'outputs': [], 'source': s}
+    sol = lambda s: code('#| code-fold: true\n#| code-summary: "Solution"\n' + s, {'jupyter': {'source_hidden': True}, 'cellView': 'form'})
+    cells = [{'md': md, 'code': code, 'sol': sol}[k](s.replace('<topic>', topic).replace('<module>', module)) for k, s in S]
     for i, c in enumerate(cells): c['id'] = f"{zlib.crc32(f'{module}{i}'.encode()):08x}"
     return {'cells': cells, 'metadata': {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}},
             'nbformat': 4, 'nbformat_minor': 5}
@@ -253,6 +289,8 @@ def new_lesson(topic:str, # the lesson's title, e.g. "Mixture of experts"
     nums = [int(m.group(1)) for p in nbs.glob('*.ipynb') if (m := re.match(r'(\d+)_', p.name)) and is_lesson(p)]
     number = number if number is not None else (max(nums, default=0) // 10 + 1) * 10
     if not 10 <= number <= 89: raise CLIError(f"lesson numbers run from 10 to 89, got {number}")
+    if taken := sorted(p.name for p in nbs.glob(f'{number:02d}_*.ipynb')):
+        raise CLIError(f"lesson number {number} is taken by {taken[0]}; choose a free one with --number (nothing was written)")
     path = nbs/f"{number:02d}_{module}.ipynb"
     if path.exists(): raise CLIError(f"{path.name} exists already (nothing was written)")
     lines = _sidebar_lines(nbs)
