@@ -70,3 +70,30 @@ def test_lessons_open_in_colab():
         code = [_src(c) for c in cells if c['cell_type'] == 'code']
         assert 'hide' in _directives(code[0]) and "'google.colab' in sys.modules" in code[0], f"{p.name}: first code cell is not the Colab install cell"
         assert 'default_exp' in _directives(code[1]), f"{p.name}: the imports cell should follow the Colab cell"
+
+_re_widget_text = re.compile(r'\s*(VBox|HBox|Box|GridBox|Tab|Accordion|Output|interactive|Interactive\w*|'
+                             r'\w*Slider|Text|Textarea|Dropdown|Button|ToggleButtons?|Checkbox|Play)\(')
+
+def test_no_widget_output_stored():
+    "A stored widget renders on the static site as an empty box or as `VBox(children=(...))` text; lessons show widgets with utils.show_widget, which stores none"
+    nbs, bad = sorted(NBS.glob('*.ipynb')), []
+    assert len(nbs) >= 14
+    for p in nbs:
+        nb = json.loads(p.read_text())
+        if nb['metadata'].get('widgets'): bad.append(f"{p.name}: widget state in metadata")
+        for i, c in enumerate(nb['cells']):
+            for o in c.get('outputs', []):
+                d = o.get('data', {})
+                if 'application/vnd.jupyter.widget-view+json' in d or _re_widget_text.match(''.join(d.get('text/plain', ''))):
+                    bad.append(f"{p.name} cell {i}")
+    assert not bad, f"widget outputs stored: {bad}"
+
+def test_widget_display_goes_through_show_widget():
+    "Lessons display widgets only through utils.show_widget (a bare display() of a widget stores it for the site)"
+    bad = [f"{p.name} cell {i}" for p in LESSONS for i, c in enumerate(_cells(p)) if c['cell_type'] == 'code'
+           and re.search(r'\bdisplay\(\s*widgets\.|\binteract(ive)?\(|@\s*(widgets\.)?interact', _src(c))]
+    assert not bad, bad
+
+def test_show_widget_headless():
+    from learnkit.utils import show_widget
+    assert show_widget(object()) is False  # pytest has no Jupyter kernel: nothing is displayed
