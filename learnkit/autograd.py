@@ -96,7 +96,7 @@ def tanh(self:Value) -> Value:
     t = math.tanh(self.data); return Value(t, (self,), (1 - t * t,), 'tanh')
 @patch
 def exp(self:Value) -> Value:
-    "e**self; local derivative e**self."
+    "`e**self`; local derivative `e**self`."
     e = math.exp(self.data); return Value(e, (self,), (e,), 'exp')
 @patch
 def log(self:Value) -> Value:
@@ -248,7 +248,7 @@ def tanh(self:Tensor) -> Tensor:
     return _node(t, (self,), lambda g: (g * (1 - t * t),), 'tanh')
 @patch
 def exp(self:Tensor) -> Tensor:
-    "Elementwise e**x; local derivative e**x."
+    "Elementwise `e**x`; local derivative `e**x`."
     e = np.exp(self.data)
     return _node(e, (self,), lambda g: (g * e,), 'exp')
 @patch
@@ -312,7 +312,7 @@ class Linear(Module):
     def parameters(self) -> list: return [self.weight] + ([self.bias] if self.bias is not None else [])
 
 class MLP(Module):
-    "Linear layers of `sizes` (e.g. [64, 128, 10]) with ReLU between them (none after the last)."
+    "Linear layers of `sizes` (e.g. `[64, 128, 10]`) with ReLU between them (none after the last)."
     def __init__(self, sizes:list, # layer widths, input first: [64, 128, 10] is 64 -> 128 -> 10
                  dtype=np.float32): # the parameters' dtype
         if len(sizes) < 2: raise ValueError(f"MLP needs at least an input and an output size, got {sizes}")

@@ -97,3 +97,15 @@ def test_widget_display_goes_through_show_widget():
 def test_show_widget_headless():
     from learnkit.utils import show_widget
     assert show_widget(object()) is False  # pytest has no Jupyter kernel: nothing is displayed
+
+def test_no_dunder_api_headings():
+    "nbdev's API box heads each function with its name, and Markdown turns `__add__` into bold: lessons keep operators out of the boxes"
+    proc, bad, n = _processed(LESSONS), [], 0
+    for p in LESSONS:
+        for c in _cells(proc[p]):
+            for o in c.get('outputs', []):
+                for h in re.findall(r'(?m)^#+ .*', ''.join(o.get('data', {}).get('text/markdown', ''))):
+                    n += 1
+                    if '__' in h: bad.append(f"{p.name}: {h}")
+    assert n >= 30, f"only {n} API headings found: is _proc/ built?"
+    assert not bad, bad
