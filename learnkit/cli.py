@@ -82,16 +82,18 @@ def check_notebook(path:str|Path, # a learner's copy of a lesson notebook
     return run_notebook(_read_lesson(path), exercises=True, solutions=False, stop_after_last_exercise=True, cell_timeout=cell_timeout)
 
 # %% ../nbs/90_tools.ipynb #134192ce
-_MARKS = {'passed': '✓', 'failed': '✗', 'not attempted': '·', 'error': '!', 'not run': '-'}
+_MARKS = {'passed': '✓', 'failed': '✗', 'unchecked': '?', 'not attempted': '·', 'error': '!', 'timed out': '⧗', 'not run': '-'}
+_UNCHECKED = "the cell ran but never called its check, so nothing was checked: keep its last line, check('...', test_...)"
 
 def format_report(rep:RunReport, # what `check_notebook` returned
                  ) -> str: # the lines `learnkit check` prints for one notebook
     "A learner-facing report: one line per exercise, the broken cell if any, and a summary."
     lines = [Path(rep.path).name]
+    first_not_run = next((r for r in rep.exercises if r.status == 'not run'), None)
     for r in rep.exercises:
         lines.append(f"  {_MARKS.get(r.status, '?')} {r.status:<13} {r.title}")
-        if r.status in ('failed', 'error') and r.message:
-            lines += ['      ' + l for l in r.message.splitlines()]
+        msg = _UNCHECKED if r.status == 'unchecked' else r.message if r.status != 'not run' or r is first_not_run else ''
+        if r.status != 'passed' and r.status != 'not attempted' and msg: lines += ['      ' + l for l in msg.splitlines()]
     if rep.broken_cell is not None:
         lines.append(f"  cell {rep.broken_cell} (not an exercise) raised an error, so the exercises after it did not run:")
         lines.append('      ' + rep.broken_message.splitlines()[0] if rep.broken_message else '      (no message)')
@@ -101,8 +103,8 @@ def format_report(rep:RunReport, # what `check_notebook` returned
     return '\n'.join(lines)
 
 def report_ok(rep:RunReport) -> bool:
-    "True unless an attempted exercise failed or errored, or an ordinary cell broke the run."
-    return rep.broken_cell is None and not any(r.status in ('failed', 'error') for r in rep.exercises)
+    "True only when every exercise passed (and no ordinary cell broke the run): what exit status 0 of `check` means."
+    return rep.broken_cell is None and bool(rep.exercises) and all(r.status == 'passed' for r in rep.exercises)
 
 # %% ../nbs/90_tools.ipynb #baab48da
 def lesson_title(path:Path) -> str:
@@ -302,9 +304,11 @@ def new_lesson(topic:str, # the lesson's title, e.g. "Mixture of experts"
 
 # %% ../nbs/90_tools.ipynb #98c0a995
 def check(*paths:str, # lesson notebooks to check (default: every lesson of the project, as a checklist)
-          timeout:int=600, # seconds before one cell times out
+          timeout:int=600, # seconds before one cell times out (> 0); the rest of that notebook is then skipped
          ) -> int:
-    "Run your copies of lessons with your exercise answers; report passed / failed / not attempted per exercise."
+    "Run your copies of lessons with your exercise answers; report passed / failed / not attempted / unchecked per exercise. Exit status 0 only when every exercise passed, 1 otherwise (so a CI job fails until all are done), 2 on bad input."
+    if not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise CLIError(f"--timeout must be a positive number of seconds, got {timeout}")
     if not paths:
         nbs = find_nbs()
         print(f"learnkit curriculum ({nbs})")

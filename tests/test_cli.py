@@ -8,11 +8,30 @@ from learnkit.lint import lint_notebook
 
 ROOT = Path(__file__).parents[1]
 NBS = ROOT/'nbs'
-LESSON = NBS/'10_neural_nets.ipynb'  # the quickest lesson with exercises
+def _code(src, meta=None): return {'cell_type': 'code', 'execution_count': None, 'metadata': meta or {}, 'outputs': [], 'source': src}
+def _md(src): return {'cell_type': 'markdown', 'metadata': {}, 'source': src}
 
-def learner_copy(tmp_path, answers:dict|None=None, name='mine.ipynb'):
-    "A copy of LESSON where exercise i's cell source is replaced by `answers[i](exercise_src, solution_src)`."
-    nb = json.loads(LESSON.read_text())
+# A three-exercise lesson that registers its own answer key (a real lesson exports it to learnkit.<module>): the
+# check tests do not depend on the lessons, which are rewritten often, and run in seconds.
+MINI = {'cells': [
+    _md('# Three readings'),
+    _code("from learnkit.exercises import *\n"
+          "answer_key('mini.mean', lambda ns: sum(ns['test_x']) / len(ns['test_x']), wrong=['sum(test_x)', 'test_x[1]'])\n"
+          "answer_key('mini.sse', lambda ns: sum((v - ns['test_g'])**2 for v in ns['test_x']), wrong=['sum(v - test_g for v in test_x)', '0.0'])\n"
+          "answer_key('mini.rng', lambda ns: max(ns['test_x']) - min(ns['test_x']), wrong=['max(test_x)', 'len(test_x)'])\n"
+          "readings = [2.0, 4.0, 9.0]"),
+    _code("#| exercise\n# Exercise: the mean of the readings\ntest_x = readings\ntest_mean = ...  # fill in code here\ncheck('mini.mean', test_mean)"),
+    _code('#| code-fold: true\n#| code-summary: "Solution"\ntest_x = readings\ntest_mean = sum(test_x) / len(test_x)\ncheck(\'mini.mean\', test_mean)'),
+    _code("guess = 5.0"),
+    _code("#| exercise\n# Exercise: the squared error of a guess\ntest_x, test_g = readings, guess\ntest_sse = ...  # fill in code here\ncheck('mini.sse', test_sse)"),
+    _code('#| code-fold: true\n#| code-summary: "Solution"\ntest_x, test_g = readings, guess\ntest_sse = sum((v - test_g)**2 for v in test_x)\ncheck(\'mini.sse\', test_sse)'),
+    _code("#| exercise\n# Exercise: the range of the readings\ntest_x = readings\ntest_rng = ...  # fill in code here\ncheck('mini.rng', test_rng)"),
+    _code('#| code-fold: true\n#| code-summary: "Solution"\ntest_x = readings\ntest_rng = max(test_x) - min(test_x)\ncheck(\'mini.rng\', test_rng)'),
+], 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+
+def learner_copy(tmp_path, answers:dict|None=None, name='mine.ipynb', nb=None):
+    "A copy of MINI where exercise i's cell source is replaced by `answers[i](exercise_src, solution_src)`."
+    nb = json.loads(json.dumps(nb or MINI))
     cells = notebook_cells(nb)
     exs = [c for c in cells if c.kind == 'exercise']
     for i, f in (answers or {}).items():
@@ -22,9 +41,10 @@ def learner_copy(tmp_path, answers:dict|None=None, name='mine.ipynb'):
     p.write_text(json.dumps(nb, indent=1))
     return p, exs
 
-def solved(ex, sol): return '#| exercise\n' + '\n'.join(l for l in sol.splitlines() if not l.startswith('#|'))
+def solved(ex, sol): return '#| exercise\n' + ex.splitlines()[1] + '\n' + '\n'.join(l for l in sol.splitlines() if not l.startswith('#|'))
 def wrong(ex, sol): return ex.replace('...  # fill in code here', '123.0')
 def syntax_error(ex, sol): return ex.replace('...  # fill in code here', '(1 +')
+def no_check(ex, sol): return '\n'.join(solved(ex, sol).splitlines()[:-1])  # the right answer, but the check line deleted
 
 def run_cli(*args, cwd=ROOT):
     return subprocess.run([sys.executable, '-c', 'import sys; from learnkit.cli import main; sys.exit(main())', *args],
@@ -34,13 +54,13 @@ def test_correct_one_wrong_and_broken_fill_ins(tmp_path):
     n = len(learner_copy(tmp_path)[1])
     p, exs = learner_copy(tmp_path, {i: solved for i in range(n)})
     rep = check_notebook(p)
-    assert [r.status for r in rep.exercises] == ['passed'] * n
+    assert [r.status for r in rep.exercises] == ['passed'] * n and report_ok(rep)
 
     p, _ = learner_copy(tmp_path, {i: (wrong if i == 1 else solved) for i in range(n)})
     before = p.read_bytes()
     rep = check_notebook(p)
     assert [r.status for r in rep.exercises] == ['passed', 'failed'] + ['passed'] * (n - 2)
-    assert 'expected' in rep.exercises[1].message and '123' in rep.exercises[1].message
+    assert 'too large' in rep.exercises[1].message and '32' not in rep.exercises[1].message  # direction, never the expected value
     text = format_report(rep)
     assert f'✗ failed        {exs[1].title}' in text and f'1 failed' in text and not report_ok(rep)
     assert p.read_bytes() == before
@@ -50,11 +70,20 @@ def test_correct_one_wrong_and_broken_fill_ins(tmp_path):
     assert rep.exercises[0].status == 'error' and 'SyntaxError' in rep.exercises[0].message
     assert [r.status for r in rep.exercises[1:]] == ['not attempted'] * (n - 1)
 
+def test_unchecked_is_reported_apart_from_passed(tmp_path):
+    "An exercise cell that ran without calling its check is 'unchecked': not passed, marked '?', and exit status 1."
+    p, exs = learner_copy(tmp_path, {0: no_check, 1: solved, 2: solved})
+    rep = check_notebook(p)
+    assert [r.status for r in rep.exercises] == ['unchecked', 'passed', 'passed'] and not report_ok(rep)
+    text = format_report(rep)
+    assert f'? unchecked     {exs[0].title}' in text and 'never called its check' in text
+    assert '2 passed, 1 unchecked (of 3)' in text
+    r = run_cli('check', str(p))
+    assert r.returncode == 1 and '? unchecked' in r.stdout, r.stdout + r.stderr
+
 def test_broken_cell_is_not_blamed_on_an_exercise(tmp_path):
-    nb = json.loads(LESSON.read_text())
-    exs = [c for c in notebook_cells(nb) if c.kind == 'exercise']
-    # break the last ordinary code cell before the second exercise
-    i = max(c.idx for c in notebook_cells(nb) if c.kind == 'code' and exs[0].idx < c.idx < exs[1].idx)
+    nb = json.loads(json.dumps(MINI))
+    i = next(c.idx for c in notebook_cells(nb) if c.kind == 'code' and 'guess = ' in c.source)  # between exercises 0 and 1
     nb['cells'][i]['source'] = 'raise RuntimeError("my experiment went wrong")'
     p = tmp_path/'broken.ipynb'; p.write_text(json.dumps(nb))
     rep = check_notebook(p)
@@ -66,11 +95,26 @@ def test_command_exit_status_and_output(tmp_path):
     p, _ = learner_copy(tmp_path, {1: wrong})
     r = run_cli('check', str(p))
     assert r.returncode == 1 and '✗ failed' in r.stdout and 'not attempted' in r.stdout, r.stderr
-    p2, exs = learner_copy(tmp_path, name='untouched.ipynb')   # the gaps left: all not attempted, exit 0
+    p2, exs = learner_copy(tmp_path, name='untouched.ipynb')   # the gaps left: all not attempted, exit 1 (not done yet)
     before = p2.read_bytes()
     r = run_cli('check', str(p2))
-    assert r.returncode == 0 and f'untouched: {len(exs)} not attempted (of {len(exs)})' in r.stdout
+    assert r.returncode == 1 and f'untouched: {len(exs)} not attempted (of {len(exs)})' in r.stdout, r.stdout + r.stderr
     assert r.stdout.count('· not attempted') == len(exs) and p2.read_bytes() == before
+    p3, _ = learner_copy(tmp_path, {i: solved for i in range(len(exs))}, name='done.ipynb')
+    r = run_cli('check', str(p3))
+    assert r.returncode == 0 and f'done: {len(exs)} passed (of {len(exs)})' in r.stdout, r.stdout + r.stderr
+
+def test_check_help_says_when_it_exits_1():
+    r = run_cli('check', '--help')
+    assert r.returncode == 0 and 'exit status 0 only when every exercise passed' in ' '.join(r.stdout.lower().split())
+
+def test_timed_out_cell_is_reported_and_the_report_printed(tmp_path):
+    "A fill-in that loops forever: the report is still printed, that exercise says 'timed out', the rest are skipped."
+    p, exs = learner_copy(tmp_path, {0: solved, 1: lambda ex, sol: ex.replace('...  # fill in code here', '0\nwhile True: pass')})
+    r = run_cli('check', '--timeout', '3', str(p))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f'✓ passed        {exs[0].title}' in r.stdout and exs[1].title in r.stdout and 'timed out' in r.stdout
+    assert f'(of {len(exs)})' in r.stdout
 
 def all_lesson_cards():
     "Count '**Q:**' paragraph starts outside code fences in the lessons' markdown cells, independently of the parser."
@@ -145,6 +189,8 @@ def test_new_lesson_passes_linter_and_nbdev_test(project):
     (['check', 'nbs/00_utils.ipynb'], 'not a learnkit lesson'),
     (['check', 'nbs/missing.ipynb'], 'no such file'),
     (['check', '--colour', 'blue'], 'unrecognized arguments: --colour'),
+    (['check', '--timeout', '0', 'nbs/10_neural_nets.ipynb'], '--timeout must be a positive number of seconds, got 0'),
+    (['check', '--timeout', '-5'], '--timeout must be a positive number of seconds, got -5'),
     (['cards', '--frobnicate'], 'unrecognized arguments'),
     (['new'], 'required: topic'),
     (['teach'], "unknown command 'teach'"),
@@ -166,15 +212,18 @@ def test_console_script_installed():
 def test_check_without_paths_prints_the_curriculum(tmp_path):
     "A project whose sidebar lists one lesson with exercises and one foundations page: a checklist of one box."
     nbs = tmp_path/'nbs'; nbs.mkdir()
-    shutil.copy(LESSON, nbs/LESSON.name)
+    learner_copy(nbs, name='10_mini.ipynb')
     (nbs/'sidebar.yml').write_text(f"website:\n  sidebar:\n    contents:\n      - index.ipynb\n      - section: Lessons\n"
-                                   f"        contents:\n          - {LESSON.name}\n      - section: Foundations\n"
+                                   f"        contents:\n          - 10_mini.ipynb\n      - section: Foundations\n"
                                    f"        contents:\n          - 00_utils.ipynb\n")
     r = run_cli('check', cwd=nbs)
-    n = sum(c.kind == 'exercise' for c in notebook_cells(LESSON))
     lines = r.stdout.splitlines()
-    assert r.returncode == 0 and lines[0].startswith('learnkit curriculum') and len(lines) == 2, r.stdout + r.stderr
-    assert lines[1].startswith('[ ] 10_neural_nets') and f'(0/{n} exercises passed)' in lines[1]
+    assert r.returncode == 1 and lines[0].startswith('learnkit curriculum') and len(lines) == 2, r.stdout + r.stderr
+    assert lines[1].startswith('[ ] 10_mini') and 'Three readings' in lines[1] and '(0/3 exercises passed)' in lines[1]
+    learner_copy(nbs, {i: solved for i in range(3)}, name='10_mini.ipynb')
+    r = run_cli('check', cwd=nbs)
+    assert r.returncode == 0 and r.stdout.splitlines()[1].startswith('[x] 10_mini') and '(3/3 exercises passed)' in r.stdout
+
 
 def _fence_problems(md:str) -> list[str]:
     "Per card (a '**Q:**' paragraph to the next), fences must open at the start of a line, never after '**A:**', and balance."
