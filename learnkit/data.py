@@ -37,10 +37,18 @@ REGISTRY = {
 }
 
 # %% ../nbs/02_data.ipynb #6805dc79
+def _existing_folder(folder:Path, what:str) -> Path:
+    "`folder` if it is a folder; else an error naming it (`what` says where it came from), with nothing created."
+    if folder.is_dir(): return folder
+    if folder.exists(): raise NotADirectoryError(f"{what}{folder} is a file, not a folder: point it at the folder that "
+                                                 f"holds the data files (nothing was downloaded)")
+    raise FileNotFoundError(f"{what}{folder}: no such folder (a typo?). Create it, or point it at the folder that holds "
+                            f"names.txt, tinyshakespeare.txt and names/ (nothing was created or downloaded)")
+
 def data_dir() -> Path: # the cache folder, or `$LEARNKIT_DATA` when set
-    "The folder the loaders read from: `$LEARNKIT_DATA` if set, else learnkit's folder in the user cache."
+    "The folder the loaders read from: `$LEARNKIT_DATA` if set (it must be an existing folder), else learnkit's folder in the user cache."
     env = os.environ.get('LEARNKIT_DATA')
-    return Path(env).expanduser() if env else Path(pooch.os_cache('learnkit'))
+    return _existing_folder(Path(env).expanduser(), 'LEARNKIT_DATA=') if env else Path(pooch.os_cache('learnkit'))
 
 # %% ../nbs/02_data.ipynb #51826d4c
 def _sha256(path:Path) -> str:
@@ -51,12 +59,12 @@ def _sha256(path:Path) -> str:
 
 def fetch(name:str, # a file of `REGISTRY`, e.g. 'names.txt' or 'names/Irish.txt'
           url:str|None=None, # download from here instead of the registry's URL (a mirror, or a test server)
-          folder:str|Path|None=None, # where to keep it (default: `data_dir()`)
+          folder:str|Path|None=None, # an existing folder to keep it in (default: `data_dir()`)
          ) -> Path: # the local path of the verified file
     "Path to the verified local copy of data file `name`, downloading it into the cache the first time."
     if name not in REGISTRY: raise KeyError(f"unknown data file {name!r}; known files: {', '.join(sorted(REGISTRY))}")
     default_url, sha = REGISTRY[name]
-    url, folder = url or default_url, Path(folder) if folder else data_dir()
+    url, folder = url or default_url, _existing_folder(Path(folder), 'folder=') if folder else data_dir()
     path = folder/name
     if path.exists():
         got = _sha256(path)

@@ -83,3 +83,23 @@ def test_loaders_read_the_mirror(monkeypatch):
     assert list(by_lang) == data.LANGUAGES and sum(map(len, by_lang.values())) == 20050
     text = data.tiny_shakespeare()
     assert len(text) == 1115394 and len(set(text)) == 65
+
+@pytest.mark.parametrize('kind', ['missing', 'file'])
+def test_mistyped_learnkit_data_is_an_error_naming_it(tmp_path, monkeypatch, capfd, kind):
+    "A LEARNKIT_DATA that is no folder (a typo, or a file) is an error that names it; nothing is created or downloaded."
+    import re
+    bad = tmp_path/'typo'/'data' if kind == 'missing' else tmp_path/'a_file'
+    if kind == 'file': bad.write_text('not a folder')
+    monkeypatch.setenv('LEARNKIT_DATA', str(bad))
+    before = sorted(tmp_path.rglob('*'))
+    err = FileNotFoundError if kind == 'missing' else NotADirectoryError
+    for load in (data.names, data.names_by_language, data.tiny_shakespeare, data.data_dir):
+        with pytest.raises(err, match=re.escape(f'LEARNKIT_DATA={bad}')): load()
+    assert sorted(tmp_path.rglob('*')) == before
+    out = capfd.readouterr()
+    assert 'Downloading' not in out.err + out.out
+
+def test_missing_folder_argument_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match='no such folder'): data.fetch('names.txt', folder=tmp_path/'nope')
+    with pytest.raises(FileNotFoundError, match='no such folder'): data.names(folder=tmp_path/'nope')
+    assert not (tmp_path/'nope').exists()
