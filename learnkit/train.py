@@ -8,10 +8,10 @@ Docs: https://learnkit.github.io/learnkit/train.html.md"""
 from __future__ import annotations
 import math, time, sys
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, TYPE_CHECKING
 import torch
 from torch import nn, Tensor
-import matplotlib.pyplot as plt
+if TYPE_CHECKING: import matplotlib.pyplot as plt  # for annotations only: pyplot (about 0.4 s) is imported where a plot is drawn
 
 # %% auto #0
 __all__ = ['History', 'fit']
@@ -37,7 +37,9 @@ class History:
              label:str='', # a prefix for the legend entries, to tell runs apart on one axes
             ) -> plt.Axes:
         "Plot the per-step training loss (faint) and the evaluated train and validation losses."
-        if ax is None: ax = plt.subplots()[1]
+        if ax is None:
+            import matplotlib.pyplot as plt
+            ax = plt.subplots()[1]
         p = f'{label} ' if label else ''
         ax.plot(self.steps, self.train_loss, lw=0.8, alpha=0.35, label=f'{p}train (one batch)')
         ax.plot(self.eval_steps, self.eval_train_loss, 'o-', ms=3, label=f'{p}train (estimate)')
@@ -65,6 +67,7 @@ class _Display:
         self.every = max(1, math.ceil(n_evals / 20))  # print at most ~20 evaluation lines
         self.n_printed = 0
         if self.where == 'notebook':
+            import matplotlib.pyplot as plt
             from IPython.display import display
             from fastprogress.fastprogress import NBProgressBar
             self.fig, self.ax = plt.subplots(); plt.close(self.fig)
@@ -86,6 +89,7 @@ class _Display:
 
     def done(self, hist):
         if self.where == 'captured':
+            import matplotlib.pyplot as plt
             from IPython.display import display
             ax = hist.plot(); display(ax.figure); plt.close(ax.figure)
 
