@@ -254,8 +254,9 @@ def lesson_skeleton(topic:str, module:str) -> dict:
                   "check('<module>.slope_at_one', test_slope)"),
          ('sol', "test_a = 0.5\ntest_slope = test_a * (1 - squash(torch.tensor(1.0), test_a).item() ** 2)\ncheck('<module>.slope_at_one', test_slope)"),
          ('md', "At least one widget where moving a control teaches something, and beside it a static grid of a few settings, "
-                "so the site and CI show the lesson too:"),
-         ('code', "@widgets.interact(a=(0.25, 4.0, 0.25))\ndef show(a=1.0): plt.plot(x, squash(x, a)); plt.ylim(-1.1, 1.1); plt.show()"),
+                "so the site and CI show the lesson too (`utils.show_widget` displays the widget only in a live notebook):"),
+         ('code', "def show(a=1.0): plt.plot(x, squash(x, a)); plt.ylim(-1.1, 1.1); plt.show()\n"
+                  "utils.show_widget(widgets.interactive(show, a=(0.25, 4.0, 0.25)));  # shown in a live notebook only"),
          ('code', "fig, axs = plt.subplots(1, 3, figsize=(9, 2.5), sharey=True)\n"
                   "for ax, a in zip(axs, (0.5, 1, 4)): ax.plot(x, squash(x, a)); ax.set(title=f'a = {a}', xlabel='x')\naxs[0].set_ylabel('tanh(a x)');"),
          ('md', "## Shortcuts\n\nThe practitioner's one-liner for what you built, proven to give the same numbers, and what it adds."),
