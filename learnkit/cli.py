@@ -85,6 +85,12 @@ def check_notebook(path:str|Path, # a learner's copy of a lesson notebook
 _MARKS = {'passed': '✓', 'failed': '✗', 'unchecked': '?', 'not attempted': '·', 'error': '!', 'timed out': '⧗', 'not run': '-'}
 _UNCHECKED = "the cell ran but never called its check, so nothing was checked: keep its last line, check('...', test_...)"
 
+def _why(r) -> str:
+    "The message shown under an exercise: execnb's timeout message is a stack dump, so a timeout gets one line."
+    if r.status == 'unchecked': return _UNCHECKED
+    if r.status == 'timed out': return r.message.splitlines()[0].rstrip(':') + " (an endless loop? input() waiting?)"
+    return r.message
+
 def format_report(rep:RunReport, # what `check_notebook` returned
                  ) -> str: # the lines `learnkit check` prints for one notebook
     "A learner-facing report: one line per exercise, the broken cell if any, and a summary."
@@ -92,7 +98,7 @@ def format_report(rep:RunReport, # what `check_notebook` returned
     first_not_run = next((r for r in rep.exercises if r.status == 'not run'), None)
     for r in rep.exercises:
         lines.append(f"  {_MARKS.get(r.status, '?')} {r.status:<13} {r.title}")
-        msg = _UNCHECKED if r.status == 'unchecked' else r.message if r.status != 'not run' or r is first_not_run else ''
+        msg = _why(r) if r.status != 'not run' or r is first_not_run else ''
         if r.status != 'passed' and r.status != 'not attempted' and msg: lines += ['      ' + l for l in msg.splitlines()]
     if rep.broken_cell is not None:
         lines.append(f"  cell {rep.broken_cell} (not an exercise) raised an error, so the exercises after it did not run:")

@@ -114,7 +114,8 @@ def test_timed_out_cell_is_reported_and_the_report_printed(tmp_path):
     r = run_cli('check', '--timeout', '3', str(p))
     assert r.returncode == 1, r.stdout + r.stderr
     assert f'✓ passed        {exs[0].title}' in r.stdout and exs[1].title in r.stdout and 'timed out' in r.stdout
-    assert f'(of {len(exs)})' in r.stdout
+    assert f'(of {len(exs)})' in r.stdout and '1 timed out' in r.stdout
+    assert 'Tasks pending' not in r.stdout and 'endless loop' in r.stdout and len(r.stdout.splitlines()) <= 8, r.stdout
 
 def all_lesson_cards():
     "Count '**Q:**' paragraph starts outside code fences in the lessons' markdown cells, independently of the parser."
