@@ -148,10 +148,10 @@ def _floor_problems(cells:list, raw:list, module:str|None) -> list[str]:
         for n in dict.fromkeys(check_names(c.source)):
             try: kinds[get_key(n).kind] += 1
             except KeyError: pass
-    probs = []
-    if kinds['answer'] + kinds['build'] < 5: probs.append(f"{kinds['answer'] + kinds['build']} exercises: a lesson needs at least five")
-    if kinds['build'] < 2: probs.append(f"{kinds['build']} build exercises (registered with build_key): a lesson needs at least two")
-    if kinds['footing'] < 3: probs.append(f"{kinds['footing']} footing questions (answer_key(..., footing=True)): a lesson opens with three to five")
+    probs, n = [], kinds['answer'] + kinds['build']
+    if n < 5: probs.append(f"exercises: {n} of the at least five a lesson needs")
+    if kinds['build'] < 2: probs.append(f"build exercises (registered with build_key): {kinds['build']} of the at least two a lesson needs")
+    if kinds['footing'] < 3: probs.append(f"footing questions (answer_key(..., footing=True)): {kinds['footing']} of the three to five a lesson opens with")
     md = '\n'.join(c.source for c in cells if c.kind == 'markdown')
     if '**Q:**' not in md: probs.append("no flashcards ('**Q:**' / '**A:**' paragraphs under '## Flashcards')")
     if '$$' not in md: probs.append("no display derivation ($$ ... $$ in a markdown cell)")
