@@ -6,7 +6,7 @@ Docs: https://learnkit.github.io/learnkit/rnn.html.md"""
 
 # %% ../nbs/40_rnn.ipynb #01335a24
 from __future__ import annotations
-import math, unicodedata, torch, torch.nn.functional as F
+import math, unicodedata, warnings, torch, torch.nn.functional as F
 from torch import nn
 from typing import Iterable
 
@@ -46,6 +46,7 @@ def _init_uniform(module:nn.Module, hidden_size:int):
 _ACTS = {'tanh': torch.tanh, 'relu': torch.relu}
 
 def _act(nonlinearity:str):
+    "The activation function named `nonlinearity`; a `ValueError` naming the two choices otherwise."
     if nonlinearity not in _ACTS: raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     return _ACTS[nonlinearity]
 
@@ -57,6 +58,7 @@ class RNNCell(nn.Module):
                  bias:bool=True, # learn `bias_ih` and `bias_hh`
                  nonlinearity:str='tanh', # 'tanh' or 'relu'
                  device=None, dtype=None): # where and in which float type to create the parameters
+        "Create `weight_ih`, `weight_hh` (and the biases) like `nn.RNNCell(input_size, hidden_size, bias, nonlinearity)`, uniform in ±1/sqrt(hidden_size)."
         super().__init__()
         self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
         self.act, kw = _act(nonlinearity), dict(device=device, dtype=dtype)
@@ -83,7 +85,9 @@ class RNNCell(nn.Module):
         h = self.act(F.linear(x, self.weight_ih, self.bias_ih) + F.linear(hx, self.weight_hh, self.bias_hh))
         return h if batched else h[0]
 
-    def extra_repr(self): return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}, nonlinearity={self.nonlinearity!r}"
+    def extra_repr(self) -> str:
+        "The arguments, as the module's repr shows them."
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}, nonlinearity={self.nonlinearity!r}"
 
 # %% ../nbs/40_rnn.ipynb #bc83c34d
 def clip_grad_norm_(parameters:torch.Tensor|Iterable[torch.Tensor], # tensors whose `.grad` is clipped in place
@@ -116,7 +120,7 @@ def pad_names(names:list, # names (str) or index tensors
 
 # %% ../nbs/40_rnn.ipynb #c20892c1
 class RNN(nn.Module):
-    "A multi-layer Elman RNN with `nn.RNN`'s arguments, parameter names (`weight_ih_l0`, ...), shapes, initialisation and return values `(output, h_n)`."
+    "A multi-layer Elman RNN with `nn.RNN`'s arguments, parameter names (`weight_ih_l0`, ...), shapes, initialisation and return values `(output, h_n)`; dropout between layers, bidirectional layers and `PackedSequence` input as torch does them."
     def __init__(self,
                  input_size:int, # features per time step
                  hidden_size:int, # size of every layer's hidden state
@@ -124,57 +128,110 @@ class RNN(nn.Module):
                  nonlinearity:str='tanh', # 'tanh' or 'relu'
                  bias:bool=True, # learn the biases
                  batch_first:bool=False, # input and output as (B, T, feature) instead of (T, B, feature)
+                 dropout:float=0.0, # in training mode, dropout on the outputs of every layer but the last, like `nn.RNN`
+                 bidirectional:bool=False, # also run every layer from the end to the start and concatenate both states
+                 proj_size:int=0, # refused, as `nn.RNN` refuses it: projections exist only for LSTMs
                  device=None, dtype=None): # where and in which float type to create the parameters
+        "Create the parameters like `nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional)`, uniform in ±1/sqrt(hidden_size)."
         super().__init__()
         if num_layers < 1: raise ValueError(f"num_layers must be at least 1, got {num_layers}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ValueError(f"dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got {dropout!r}")
+        if proj_size: raise ValueError(f"proj_size argument is only supported for LSTM, not RNN or GRU (got proj_size={proj_size}; nn.RNN refuses it too)")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+                          f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.nonlinearity, self.bias, self.batch_first = nonlinearity, bias, batch_first
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
         self.act, kw = _act(nonlinearity), dict(device=device, dtype=dtype)
+        self.dirs = ('', '_reverse') if bidirectional else ('',)  # torch's parameter-name suffixes
         for l in range(num_layers):
-            setattr(self, f'weight_ih_l{l}', nn.Parameter(torch.empty(hidden_size, input_size if l == 0 else hidden_size, **kw)))
-            setattr(self, f'weight_hh_l{l}', nn.Parameter(torch.empty(hidden_size, hidden_size, **kw)))
-            if bias:
-                setattr(self, f'bias_ih_l{l}', nn.Parameter(torch.empty(hidden_size, **kw)))
-                setattr(self, f'bias_hh_l{l}', nn.Parameter(torch.empty(hidden_size, **kw)))
+            for sfx in self.dirs:
+                setattr(self, f'weight_ih_l{l}{sfx}', nn.Parameter(torch.empty(hidden_size, input_size if l == 0 else hidden_size * len(self.dirs), **kw)))
+                setattr(self, f'weight_hh_l{l}{sfx}', nn.Parameter(torch.empty(hidden_size, hidden_size, **kw)))
+                if bias:
+                    setattr(self, f'bias_ih_l{l}{sfx}', nn.Parameter(torch.empty(hidden_size, **kw)))
+                    setattr(self, f'bias_hh_l{l}{sfx}', nn.Parameter(torch.empty(hidden_size, **kw)))
         _init_uniform(self, hidden_size)
 
-    def layer_params(self, l:int) -> tuple: # (weight_ih, weight_hh, bias_ih, bias_hh); biases None without bias
-        "The four parameters of layer `l`."
-        return tuple(getattr(self, f'{n}_l{l}', None) for n in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'))
+    def layer_params(self, l:int, reverse:bool=False) -> tuple: # (weight_ih, weight_hh, bias_ih, bias_hh); biases None without bias
+        "The four parameters of layer `l` (of its reverse direction if `reverse`)."
+        return tuple(getattr(self, f"{n}_l{l}{'_reverse' if reverse else ''}", None) for n in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'))
 
-    def _check(self, input:torch.Tensor, hx:torch.Tensor|None) -> tuple:
-        "Validate shapes; return the input as (T, B, input_size), hx as (num_layers, B, hidden_size), and whether it was batched."
+    def _check(self, input:torch.Tensor, hx:torch.Tensor|None, packed:bool) -> tuple:
+        "Validate shapes; return the input as (T, B, input_size), hx as (layers x directions, B, hidden_size), and whether it was batched."
         if input.dim() not in (2, 3) or input.shape[-1] != self.input_size:
             lay = '(batch, seq, feature)' if self.batch_first else '(seq, batch, feature)'
             raise ValueError(f"RNN expects input of shape {lay} or (seq, feature) with feature = {self.input_size}, got {tuple(input.shape)}")
         batched = input.dim() == 3
-        x = (input.transpose(0, 1) if self.batch_first else input) if batched else input[:, None]
+        x = (input.transpose(0, 1) if self.batch_first and not packed else input) if batched else input[:, None]
         if x.shape[0] == 0: raise ValueError(f"RNN got an empty sequence (input of shape {tuple(input.shape)}): it needs at least one time step")
-        want = (self.num_layers, x.shape[1], self.hidden_size) if batched else (self.num_layers, self.hidden_size)
-        if hx is None: hx = x.new_zeros(self.num_layers, x.shape[1], self.hidden_size)
+        n = self.num_layers * len(self.dirs)
+        want = (n, x.shape[1], self.hidden_size) if batched else (n, self.hidden_size)
+        if hx is None: hx = x.new_zeros(n, x.shape[1], self.hidden_size)
         elif tuple(hx.shape) != want: raise ValueError(f"RNN expects hx of shape {want} for input of shape {tuple(input.shape)}, got {tuple(hx.shape)}")
         elif not batched: hx = hx[:, None]
         return x, hx, batched
 
+    def _direction(self, x:torch.Tensor, h:torch.Tensor, l:int, reverse:bool, lengths:torch.Tensor|None) -> tuple:
+        "Run one direction of layer `l` over `x` (T, B, feature): its outputs (T, B, H) and final state (B, H); with `lengths`, each sequence stops (or, reversed, starts) at its own end."
+        w_ih, w_hh, b_ih, b_hh = self.layer_params(l, reverse)
+        T, B = x.shape[:2]
+        if lengths is not None:
+            t = torch.arange(T, device=x.device)[:, None]
+            mask = t < lengths[None]  # (T, B): real steps
+            idx = torch.where(mask, lengths[None] - 1 - t, t) if reverse else t.expand(T, B)  # each sequence reversed within its length
+            x = x[idx, torch.arange(B, device=x.device)]
+        elif reverse: x = x.flip(0)
+        xw, outs = F.linear(x, w_ih, b_ih), []  # the input half of every step in one matmul
+        for s in range(T):  # only the recurrent half has to wait for the previous step
+            h_new = self.act(xw[s] + F.linear(h, w_hh, b_hh))
+            h = h_new if lengths is None else torch.where(mask[s, :, None], h_new, h)  # a finished sequence keeps its state
+            outs.append(h)
+        out = torch.stack(outs)
+        if lengths is not None: out = out[idx, torch.arange(B, device=x.device)]  # the same permutation undoes itself
+        elif reverse: out = out.flip(0)
+        return out, h
+
     def forward(self,
-                input:torch.Tensor, # (T, B, input_size); (B, T, input_size) if batch_first; or unbatched (T, input_size)
-                hx:torch.Tensor|None=None, # (num_layers, B, hidden_size) or (num_layers, hidden_size): initial states; zeros if None
-               ) -> tuple: # output (T, B, hidden_size) (batch-first if asked) and h_n (num_layers, B, hidden_size)
-        "Run over the whole sequence: every step's state of the last layer, and every layer's final state."
-        x, hx, batched = self._check(input, hx)
-        h_n = []
+                input:torch.Tensor|nn.utils.rnn.PackedSequence, # (T, B, input_size); (B, T, input_size) if batch_first; unbatched (T, input_size); or a `PackedSequence`
+                hx:torch.Tensor|None=None, # (num_layers * num_directions, B, hidden_size), or without B when unbatched: initial states; zeros if None
+               ) -> tuple: # output (T, B, num_directions * hidden_size) (batch-first if asked, packed if the input was) and h_n (num_layers * num_directions, B, hidden_size)
+        "Run over the whole sequence: every step's state of the last layer, and every layer's final state, like `nn.RNN`."
+        packed = isinstance(input, nn.utils.rnn.PackedSequence)
+        lengths = None
+        if packed:
+            pk = input
+            input, lengths = nn.utils.rnn.pad_packed_sequence(pk)  # (T, B, feature) in the caller's batch order
+            lengths = lengths.to(input.device)
+        x, hx, batched = self._check(input, hx, packed)
+        h_n, nd = [], len(self.dirs)
         for l in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self.layer_params(l)
-            xw, h, outs = F.linear(x, w_ih, b_ih), hx[l], []  # the input half of every step in one matmul
-            for t in range(x.shape[0]):  # only the recurrent half has to wait for the previous step
-                h = self.act(xw[t] + F.linear(h, w_hh, b_hh)); outs.append(h)
-            x = torch.stack(outs); h_n.append(h)
+            outs = []
+            for d in range(nd):
+                out, h = self._direction(x, hx[l * nd + d], l, d == 1, lengths)
+                outs.append(out); h_n.append(h)
+            x = outs[0] if nd == 1 else torch.cat(outs, -1)
+            if self.dropout and self.training and l < self.num_layers - 1: x = F.dropout(x, self.dropout, True)
         h_n = torch.stack(h_n)
+        if packed:
+            order = pk.sorted_indices if pk.sorted_indices is not None else torch.arange(x.shape[1], device=x.device)
+            data = torch.cat([x[t, order[:n]] for t, n in enumerate(pk.batch_sizes.tolist())])  # torch's packed layout
+            return nn.utils.rnn.PackedSequence(data, pk.batch_sizes, pk.sorted_indices, pk.unsorted_indices), h_n
         if not batched: return x[:, 0], h_n[:, 0]
         return (x.transpose(0, 1) if self.batch_first else x), h_n
 
-    def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, nonlinearity={self.nonlinearity!r}, bias={self.bias}, batch_first={self.batch_first}"
+    def extra_repr(self) -> str:
+        "The arguments that differ from the defaults, in `nn.RNN`'s style."
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1: s += f", num_layers={self.num_layers}"
+        if self.nonlinearity != 'tanh': s += f", nonlinearity={self.nonlinearity!r}"
+        if not self.bias: s += ", bias=False"
+        if self.batch_first: s += ", batch_first=True"
+        if self.dropout: s += f", dropout={self.dropout}"
+        if self.bidirectional: s += ", bidirectional=True"
+        return s
 
 # %% ../nbs/40_rnn.ipynb #c920158d
 class NameClassifier(nn.Module):
@@ -185,6 +242,7 @@ class NameClassifier(nn.Module):
                  num_layers:int=1, # stacked recurrent layers
                  rnn:str='rnn', # 'rnn' (ours), 'torch_rnn' (`nn.RNN`, the same parameters) or 'gru' (`nn.GRU`)
                  vocab:str=VOCAB): # the characters a name may use (after `normalize_name`)
+        "Build the recurrent layer chosen by `rnn` (one-hot input of `len(vocab)` features) and a linear head to `len(classes)` logits."
         super().__init__()
         makers = {'rnn': RNN, 'torch_rnn': nn.RNN, 'gru': nn.GRU}
         if rnn not in makers: raise ValueError(f"rnn must be one of {list(makers)}, got {rnn!r}")

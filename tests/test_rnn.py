@@ -189,3 +189,109 @@ def test_classifier_and_predict_errors_and_output():
     with pytest.raises(ValueError, match='rnn must be one of'): NameClassifier(['a'], rnn='lstm')
     with pytest.raises(ValueError, match=r'\(T, B\)'): m(torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match='lengths'): m(torch.zeros(3, 2, dtype=torch.long), torch.tensor([4, 1]))
+
+
+# torch's other arguments of nn.RNN: dropout, bidirectional, proj_size, PackedSequence input (issue 13)
+
+def _pair(*args, **kw):
+    "Our RNN and nn.RNN built with the same arguments, torch's loaded with our weights."
+    ours, ref = RNN(*args, dtype=D, **kw), nn.RNN(*args, dtype=D, **kw)
+    assert [(n, p.shape) for n, p in ours.named_parameters()] == [(n, p.shape) for n, p in ref.named_parameters()]
+    ref.load_state_dict(ours.state_dict())
+    return ours, ref
+
+
+def test_rnn_signature_is_torchs():
+    import inspect
+    names = list(inspect.signature(RNN.__init__).parameters)[1:]
+    torch_names = [n for n in inspect.signature(nn.RNNBase.__init__).parameters if n not in ('self', 'mode')]
+    torch_names.insert(3, 'nonlinearity')  # nn.RNN takes nonlinearity fourth, then RNNBase's order
+    assert names == torch_names
+
+
+@pytest.mark.parametrize('num_layers', [2, 3])
+def test_rnn_dropout_eval_equals_torch_and_train_matches_torch_rng(num_layers):
+    ours, ref = _pair(4, 5, num_layers, dropout=0.5)
+    x = torch.randn(6, 3, 4, dtype=D)
+    ours.eval(); ref.eval()
+    for a, b in zip(ours(x), ref(x)): torch.testing.assert_close(a, b)
+    ours.train(); ref.train()
+    torch.manual_seed(7); o1 = ours(x)
+    torch.manual_seed(7); o2 = ref(x)
+    for a, b in zip(o1, o2): torch.testing.assert_close(a, b)  # the same masks from the same seed: torch's numbers
+    torch.manual_seed(8); o3 = ours(x)
+    assert not torch.allclose(o1[0], o3[0])  # dropout is really on in training mode
+    torch.testing.assert_close(o1[1][0], ref(x)[1][0])  # layer 0's final state is never dropped
+
+
+def test_rnn_dropout_statistics_and_errors():
+    ours = RNN(3, 200, 2, dropout=0.3)
+    x = torch.randn(1, 1, 3)
+    with torch.no_grad():
+        ours.weight_hh_l1.zero_(); ours.bias_ih_l1.zero_(); ours.bias_hh_l1.zero_()
+        ours.weight_ih_l1.copy_(torch.eye(200) * 1e-3)  # layer 1 ~ linear read-out of layer 0, so zeros mark dropped units
+        ours.bias_ih_l0.fill_(0.5)
+    zeros = torch.stack([(ours(x)[0] == 0).float().mean() for _ in range(200)]).mean()
+    assert abs(zeros.item() - 0.3) < 0.02
+    with pytest.raises(ValueError, match=r'range \[0, 1\]'): RNN(3, 4, 2, dropout=1.5)
+    with pytest.raises(ValueError, match=r'range \[0, 1\]'): RNN(3, 4, 2, dropout='0.5')
+    with pytest.warns(UserWarning, match='num_layers greater than 1'): RNN(3, 4, 1, dropout=0.5)
+
+
+def test_rnn_proj_size_refused_like_torch():
+    with pytest.raises(ValueError, match='proj_size.*only supported for LSTM'): RNN(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match='proj_size.*only supported for LSTM'): nn.RNN(3, 4, proj_size=2)
+
+
+@pytest.mark.parametrize('num_layers', [1, 2])
+@pytest.mark.parametrize('batch_first', [False, True])
+@pytest.mark.parametrize('nonlinearity', ['tanh', 'relu'])
+def test_rnn_bidirectional_matches_torch(num_layers, batch_first, nonlinearity):
+    ours, ref = _pair(4, 3, num_layers, nonlinearity, batch_first=batch_first, bidirectional=True)
+    x = torch.randn(*((2, 5) if batch_first else (5, 2)), 4, dtype=D, requires_grad=True)
+    h0 = torch.randn(2 * num_layers, 2, 3, dtype=D, requires_grad=True)
+    o1, g1 = _grads(ours, x, h0); p1 = _param_grads(ours)
+    o2, g2 = _grads(ref, x, h0); p2 = _param_grads(ref)
+    for a, b in zip(o1 + g1, o2 + g2): torch.testing.assert_close(a, b)
+    for n in p1: torch.testing.assert_close(p1[n], p2[n])
+    for a, b in zip(ours(x[0] if batch_first else x[:, 0]), ref(x[0] if batch_first else x[:, 0])): torch.testing.assert_close(a, b)  # unbatched
+
+
+@pytest.mark.parametrize('bidirectional', [False, True])
+@pytest.mark.parametrize('enforce_sorted', [False, True])
+def test_rnn_packed_sequence_matches_torch(bidirectional, enforce_sorted):
+    ours, ref = _pair(4, 3, 2, bidirectional=bidirectional)
+    lengths = torch.tensor([5, 3, 3, 1]) if enforce_sorted else torch.tensor([3, 5, 1, 3])
+    x = torch.randn(5, 4, 4, dtype=D, requires_grad=True)
+    pack = lambda t: nn.utils.rnn.pack_padded_sequence(t, lengths, enforce_sorted=enforce_sorted)
+    h0 = torch.randn(2 * (1 + bidirectional), 4, 3, dtype=D)
+    for args in ((), (h0,)):
+        (out1, h1), (out2, h2) = ours(pack(x), *args), ref(pack(x), *args)
+        assert isinstance(out1, nn.utils.rnn.PackedSequence)
+        torch.testing.assert_close(out1.data, out2.data); torch.testing.assert_close(h1, h2)
+        assert torch.equal(out1.batch_sizes, out2.batch_sizes)
+        for a, b in zip(nn.utils.rnn.pad_packed_sequence(out1), nn.utils.rnn.pad_packed_sequence(out2)): torch.testing.assert_close(a, b)
+    (o1, _), g1 = _grads(lambda t: tuple(v.data if isinstance(v, nn.utils.rnn.PackedSequence) else v for v in ours(pack(t))), x)
+    (o2, _), g2 = _grads(lambda t: tuple(v.data if isinstance(v, nn.utils.rnn.PackedSequence) else v for v in ref(pack(t))), x)
+    torch.testing.assert_close(g1[0], g2[0])
+
+
+def test_rnn_packed_errors_and_repr():
+    rnn = RNN(4, 3, 2, bidirectional=True)
+    p = nn.utils.rnn.pack_padded_sequence(torch.zeros(5, 2, 4), torch.tensor([5, 2]))
+    with pytest.raises(ValueError, match=r'hx of shape \(4, 2, 3\)'): rnn(p, torch.zeros(2, 2, 3))
+    with pytest.raises(ValueError, match='feature = 4'): rnn(nn.utils.rnn.pack_padded_sequence(torch.zeros(5, 2, 6), torch.tensor([5, 2])))
+    assert repr(RNN(4, 3, 2, dropout=0.5, bidirectional=True)).endswith("dropout=0.5, bidirectional=True)")
+
+
+def test_public_names_have_docstrings_help_shows():
+    import inspect, pydoc
+    import learnkit.rnn as m
+    objs = [getattr(m, n) for n in m.__all__ if callable(getattr(m, n))]
+    for cls in (m.RNNCell, m.RNN, m.NameClassifier):
+        objs += [f for n, f in vars(cls).items() if inspect.isfunction(f) and (not n.startswith('_') or n == '__init__')]
+    assert len(objs) >= 14
+    for o in objs:
+        doc = inspect.getdoc(o)
+        assert doc and doc.splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o
+    assert 'nn.RNN' in pydoc.render_doc(m.RNN.__init__, renderer=pydoc.plaintext)  # not nn.Module's "Initialize internal Module state"
