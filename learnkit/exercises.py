@@ -141,7 +141,7 @@ def compare_output(got, expected, where:str, atol:float=1e-5, rtol:float=1e-4) -
         raise ExerciseFailed(f"{where}: {int(bad.sum())} of {err.size} output values are off, by up to "
                              f"{float(err[i]):.3g}{at} (mostly {sign}).")
 
-# %% ../nbs/01_exercises.ipynb #b119a5bc
+# %% ../nbs/01_exercises.ipynb #c61e952a
 @dataclass
 class Key:
     "An exercise's entry in the answer key: how to tell a right answer from a wrong one, and the wrong answers it must reject."
@@ -159,7 +159,7 @@ def _register(name, kind, verify, wrong, hint):
     KEYS[name] = Key(name, kind, verify, list(wrong), hint)
     return KEYS[name]
 
-# %% ../nbs/01_exercises.ipynb #c61e952a
+# %% ../nbs/01_exercises.ipynb #5f17c490
 def answer_key(name:str, # '<module>.<exercise>': the module whose notebook holds the exercise, and a short id
                expected:Callable, # ns -> the right value, computed from the exercise's `test_` names by another route
                wrong:list, # at least two plausible wrong answers, as source that replaces the gap
@@ -192,7 +192,7 @@ def build_key(name:str, # '<module>.<exercise>'
                 compare_output(out, reference(*copy.deepcopy(args)), where, atol, rtol)
     return _register(name, 'build', verify, wrong, hint)
 
-# %% ../nbs/01_exercises.ipynb #2810f406
+# %% ../nbs/01_exercises.ipynb #b67461a5
 _LOG = []  # (name, status) of every check run since the runner last cleared it
 
 def _strict() -> bool: return bool(os.environ.get('LEARNKIT_STRICT'))
@@ -226,7 +226,7 @@ def check(name:str, # the exercise's key, '<module>.<exercise>'
     _LOG.append((name, 'passed'))
     print(f"✓ {what} is right.")
 
-# %% ../nbs/01_exercises.ipynb #310bc547
+# %% ../nbs/01_exercises.ipynb #af6f50e4
 def _attempted(got, name):
     "Raise `NotAttempted` when `got` is the untouched gap: `...` or `None`."
     if got is Ellipsis or got is None:
@@ -252,7 +252,7 @@ def check_eq(got, # the learner's answer
         raise ExerciseFailed(f"{name} is wrong.\n  got:      {got!r}\n  expected: {expected!r}")
     _ok(name)
 
-# %% ../nbs/01_exercises.ipynb #af6f50e4
+# %% ../nbs/01_exercises.ipynb #d8686072
 def check_close(got, # the learner's answer: a tensor, array, number or nested list
                 expected, # the right answer, same kinds
                 atol:float=1e-6, # absolute tolerance
@@ -279,7 +279,7 @@ def check_close(got, # the learner's answer: a tensor, array, number or nested l
                              f"  got:      {got}\n  expected: {expected}")
     _ok(name)
 
-# %% ../nbs/01_exercises.ipynb #d8686072
+# %% ../nbs/01_exercises.ipynb #416131c8
 def check_shape(got, # a tensor or array
                 shape:tuple, # the expected shape; `None` in a position accepts any size there
                 name:str='your answer', # how to call the answer in messages
@@ -301,7 +301,7 @@ def check_true(cond, # the condition that holds when the answer is right
     if not cond: raise ExerciseFailed(f"{name}: {message}")
     _ok(name)
 
-# %% ../nbs/01_exercises.ipynb #a6d91ccf
+# %% ../nbs/01_exercises.ipynb #d1de2c59
 _re_directive = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 
 def cell_directives(source:str) -> dict: # directive name -> value ('' for a bare flag)
@@ -314,7 +314,7 @@ def cell_directives(source:str) -> dict: # directive name -> value ('' for a bar
         res[m.group(1)] = m.group(2)
     return res
 
-# %% ../nbs/01_exercises.ipynb #e743023a
+# %% ../nbs/01_exercises.ipynb #904432ac
 @dataclass
 class Cell:
     "One cell of a lesson notebook, labelled for the exercise runner."
@@ -351,7 +351,7 @@ def notebook_cells(nb:dict|str|Path, # a notebook's JSON as a dict, or its path
         after_exercise = False
     return cells
 
-# %% ../nbs/01_exercises.ipynb #094d6316
+# %% ../nbs/01_exercises.ipynb #7e4a5380
 def check_names(source:str) -> list[str]: # the keys the cell's `check` calls name, in order
     "The answer-key names that a cell's `check('<name>', ...)` calls use."
     try: tree = ast.parse('\n'.join('# ' + l if l.lstrip().startswith(('%', '!')) else l for l in source.splitlines()))
@@ -379,7 +379,7 @@ def fill_gap(source:str, # an exercise cell's source
         lines[i] = line[:j] + answer.strip() + line[j+3:]
     return '\n'.join(lines)
 
-# %% ../nbs/01_exercises.ipynb #0e20a70f
+# %% ../nbs/01_exercises.ipynb #79279799
 @dataclass
 class ExerciseResult:
     "What happened to one exercise cell (or one trial answer in it)."
@@ -402,7 +402,7 @@ class RunReport:
         for r in self.exercises: res[r.status] = res.get(r.status, 0) + 1
         return res
 
-# %% ../nbs/01_exercises.ipynb #79279799
+# %% ../nbs/01_exercises.ipynb #e9988a08
 def _is(exc, cls) -> bool:
     "isinstance by class name: the notebook may hold its own copy of the class, defined before export."
     return any(k.__name__ == cls.__name__ for k in type(exc).__mro__)
@@ -422,7 +422,7 @@ def _status(exc, log) -> str:
     st = [s for _, s in log]
     return 'failed' if 'failed' in st else 'not attempted' if 'not attempted' in st else 'passed'
 
-# %% ../nbs/01_exercises.ipynb #e9988a08
+# %% ../nbs/01_exercises.ipynb #9e9fba9e
 def _lib():
     "The installed `learnkit.exercises`: the notebook's cells import their checks from it, so its log and keys are the ones they use."
     return importlib.import_module('learnkit.exercises')
