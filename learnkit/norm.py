@@ -9,8 +9,9 @@ __all__ = ['ActivationStats', 'plot_act_hists', 'plot_grad_hists', 'plot_saturat
            'UpdateRatios', 'plot_update_ratios', 'BatchNorm1d', 'batch_norm_backward', 'LayerNorm', 'RMSNorm']
 
 # %% ../nbs/30_batchnorm.ipynb #7d5f118d
-import math, torch, matplotlib.pyplot as plt
-from torch import nn
+import math, torch
+from typing import List, Optional
+from torch import nn, Tensor
 from fastcore.basics import patch
 
 # %% ../nbs/30_batchnorm.ipynb #13b2d849
@@ -23,6 +24,7 @@ class ActivationStats:
                  sat:float=0.97, # |output| above this counts as saturated (tanh: less than 6% of the gradient passes)
                  keep:bool=True, # keep the last output and gradient of each module (for histograms and maps)
                 ):
+        "Hook the submodules of `model` chosen by `types` (or `names`); use as a context manager to remove the hooks after."
         mods = dict(model.named_modules())
         if names is not None:
             missing = [n for n in names if n not in mods]
@@ -53,12 +55,22 @@ class ActivationStats:
         "Detach every hook; the statistics stay."
         for h in self.handles: h.remove()
         self.handles = []
-    def __enter__(self): return self
-    def __exit__(self, *args): self.remove()
+    def __enter__(self):
+        "`with ActivationStats(model) as st:` watches the passes inside the block."
+        return self
+    def __exit__(self, *args):
+        "Remove the hooks when the `with` block ends."
+        self.remove()
     def __repr__(self):
         return f"ActivationStats({list(self.modules)}, {len(next(iter(self.stats.values()))['mean'])} forward passes recorded)"
 
 # %% ../nbs/30_batchnorm.ipynb #48d2e794
+def _axes(ax):
+    "`ax`, or a new figure's axes: pyplot is imported only here, so `import learnkit.norm` does not pay for it."
+    if ax is not None: return ax
+    import matplotlib.pyplot as plt
+    return plt.subplots()[1]
+
 def _hist_lines(ax, tensors:dict, lims=None, bins=80, fmt=None):
     "One normalised histogram line per tensor of `tensors`, labelled by `fmt(name, tensor)`."
     for n, t in tensors.items():
@@ -74,8 +86,8 @@ def plot_act_hists(stats:ActivationStats, # statistics recorded on at least one 
                    lims:tuple|None=(-1, 1), # histogram range; `None`: each tensor's own min..max
                   ):
     "Histogram of the last recorded output of every watched module, with its mean, std and share of saturated units."
-    ax = ax or plt.subplots(figsize=(7, 3))[1]
     if not stats.acts: raise ValueError("plot_act_hists: no outputs recorded yet; run a forward pass while the hooks are on")
+    ax = _axes(ax)
     f = lambda n, t: f"{n}: mean {t.mean():+.2f}, std {t.std():.2f}, saturated {(t.abs() > stats.sat).float().mean():.1%}"
     _hist_lines(ax, stats.acts, lims, fmt=f); ax.set_xlabel('activation'); ax.set_ylabel('share of units')
     return ax
@@ -84,8 +96,8 @@ def plot_grad_hists(stats:ActivationStats, # statistics recorded on at least one
                     ax=None, # matplotlib axes to draw on
                    ):
     "Histogram of the last recorded gradient arriving at every watched module's output, with its mean and std."
-    ax = ax or plt.subplots(figsize=(7, 3))[1]
     if not stats.grads: raise ValueError("plot_grad_hists: no gradients recorded yet; call loss.backward() while the hooks are on")
+    ax = _axes(ax)
     grads = {n: stats.grads[n] for n in stats.modules if n in stats.grads}  # forward order: same colours as plot_act_hists
     s = 4 * max(t.float().std().item() for t in grads.values())
     _hist_lines(ax, grads, (-s, s), fmt=lambda n, t: f"{n}: mean {t.mean():+.1e}, std {t.std():.1e}")
@@ -98,7 +110,7 @@ def plot_saturation(act:torch.Tensor, # (N, C) activations of one layer
                    ):
     "Map of the units (columns) saturated on each example (rows): a white column is a unit saturated on the whole batch, a dead unit."
     if act.ndim != 2: raise ValueError(f"plot_saturation: expected (N, C) activations, got shape {tuple(act.shape)}")
-    ax = ax or plt.subplots(figsize=(7, 3))[1]
+    ax = _axes(ax)
     s = act.abs() > sat
     ax.imshow(s.cpu(), cmap='gray', interpolation='nearest', aspect='auto', vmin=0, vmax=1); ax.grid(False)
     ax.set_xlabel('unit'); ax.set_ylabel('example')
@@ -122,8 +134,8 @@ def plot_weight_grads(model:nn.Module, # a model after `loss.backward()`
                       min_dim:int=2, # only parameters with at least this many dimensions
                      ):
     "Histogram of every weight matrix's gradient, labelled with its shape and gradient-to-data ratio."
-    ax = ax or plt.subplots(figsize=(7, 3))[1]
     r, w = grad_data_ratios(model, min_dim), _weights(model, min_dim)
+    ax = _axes(ax)
     s = 4 * max(w[n].grad.std().item() for n in r)
     _hist_lines(ax, {n: w[n].grad.detach().cpu() for n in r}, (-s, s),
                 fmt=lambda n, t: f"{n} {tuple(w[n].shape)}: grad std {t.std():.1e}, grad/data {r[n]:.1e}")
@@ -137,15 +149,18 @@ class UpdateRatios:
                  model:nn.Module, # the model whose parameters the optimiser updates
                  min_dim:int=2, # only parameters with at least this many dimensions (weights, not biases or gains)
                 ):
+        "Watch the weights of `model` with at least `min_dim` dimensions; `ratios[name]` grows by one per step."
         self.params = _weights(model, min_dim)
         if not self.params: raise ValueError(f"UpdateRatios: the model has no trainable parameters with at least {min_dim} dimensions")
         self.ratios, self.before = {n: [] for n in self.params}, None
 
     def __enter__(self):
+        "Copy the weights before the optimiser step."
         self.before = {n: p.detach().clone() for n, p in self.params.items()}
         return self
 
     def __exit__(self, *args):
+        "After the step: record log10(std(after - before) / std(before)) for every weight."
         with torch.no_grad():
             for n, p in self.params.items():
                 self.ratios[n].append(((p - self.before[n]).std() / self.before[n].std()).log10().item())
@@ -157,7 +172,7 @@ def plot_update_ratios(tracker:UpdateRatios, # a tracker that watched some optim
                        smooth:int=1, # moving-average window over steps
                       ):
     "log10 update-to-data ratio of every weight over training, with the ~1e-3 rule of thumb."
-    ax = ax or plt.subplots(figsize=(7, 3))[1]
+    ax = _axes(ax)
     for n, r in tracker.ratios.items():
         r = torch.tensor(r)
         if smooth > 1 and len(r) >= smooth: r = r.unfold(0, smooth, 1).mean(1)
@@ -167,23 +182,29 @@ def plot_update_ratios(tracker:UpdateRatios, # a tracker that watched some optim
     return ax
 
 # %% ../nbs/30_batchnorm.ipynb #a3e5e9cc
-def _check_bn(x:torch.Tensor, C:int, training:bool, name:str='BatchNorm1d'):
+def _fmt(shape:List[int]) -> str:
+    "A shape written as Python writes a tuple, `(4, 9)` or `(10,)`, in eager mode and under TorchScript alike."
+    return '(' + ', '.join([str(s) for s in shape]) + (',)' if len(shape) == 1 else ')')
+
+def _check_bn(x:Tensor, C:int, training:bool, name:str='BatchNorm1d'):
     "Raise a `ValueError` naming the expected and the received shape when `x` cannot be batch-normalised over `C` features."
-    if x.ndim not in (2, 3):
-        raise ValueError(f"{name}: expected a 2-D (N, C) or 3-D (N, C, L) input, got a {x.ndim}-D input of shape {tuple(x.shape)}")
+    if x.dim() != 2 and x.dim() != 3:
+        raise ValueError(f"{name}: expected a 2-D (N, C) or 3-D (N, C, L) input, got a {x.dim()}-D input of shape {_fmt(x.shape)}")
     if x.shape[1] != C:
-        raise ValueError(f"{name}: expected {C} features in dimension 1, got {x.shape[1]} (input shape {tuple(x.shape)})")
+        raise ValueError(f"{name}: expected {C} features in dimension 1, got {x.shape[1]} (input shape {_fmt(x.shape)})")
     if training and x.numel() // C < 2:
-        raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of shape {tuple(x.shape)}; "
+        raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of shape {_fmt(x.shape)}; "
                          "a batch of one has no variance: call .eval() to use the running statistics")
 
-def _bshape(x:torch.Tensor) -> tuple:
+def _bshape(x:Tensor) -> List[int]:
     "How to view a (C,) statistic to broadcast over `x`: (1, C) or (1, C, 1)."
-    return (1, -1) if x.ndim == 2 else (1, -1, 1)
+    return [1, -1] if x.dim() == 2 else [1, -1, 1]
 
 # %% ../nbs/30_batchnorm.ipynb #1b6947e3
 class BatchNorm1d(nn.Module):
     "Batch normalisation of `(N, C)` or `(N, C, L)` inputs, with `nn.BatchNorm1d`'s arguments, parameters, buffers and train/eval behaviour."
+    __constants__ = ['num_features', 'eps', 'momentum', 'affine', 'track_running_stats']  # fixed settings, for TorchScript
+    momentum: Optional[float]
     def __init__(self,
                  num_features:int, # C, the number of features (channels) to normalise
                  eps:float=1e-5, # added to the variance before the square root
@@ -191,6 +212,7 @@ class BatchNorm1d(nn.Module):
                  affine:bool=True, # learn a scale `weight` (gamma) and a shift `bias` (beta)
                  track_running_stats:bool=True, # keep `running_mean` and `running_var` for eval mode
                  device=None, dtype=None):
+        "Take `nn.BatchNorm1d`'s arguments, in its order, and make its parameters and buffers."
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -209,39 +231,43 @@ class BatchNorm1d(nn.Module):
         if self.track_running_stats: self.running_mean.zero_(); self.running_var.fill_(1); self.num_batches_tracked.zero_()
 
     def extra_repr(self):
+        "The settings `print(module)` shows, as torch's."
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, track_running_stats={self.track_running_stats}"
 
 # %% ../nbs/30_batchnorm.ipynb #5fa7a9fe
 @patch
-def forward(self:BatchNorm1d, x:torch.Tensor, # (N, C) or (N, C, L)
-           ) -> torch.Tensor: # same shape: every feature standardised, then scaled and shifted
+def forward(self:BatchNorm1d, x:Tensor, # (N, C) or (N, C, L)
+           ) -> Tensor: # same shape: every feature standardised, then scaled and shifted
     "Normalise with the batch's statistics in training (updating the running ones), with the running ones in eval mode."
     _check_bn(x, self.num_features, self.training)
-    dims, shape = (0,) if x.ndim == 2 else (0, 2), _bshape(x)
-    if self.training or self.running_mean is None:
+    dims, shape = [0] if x.dim() == 2 else [0, 2], _bshape(x)
+    rm, rv, nb = self.running_mean, self.running_var, self.num_batches_tracked
+    if self.training or rm is None or rv is None:
         mean, var = x.mean(dims), x.var(dims, correction=0)
-        if self.training and self.running_mean is not None:
+        if self.training and rm is not None and rv is not None and nb is not None:
             n = x.numel() // self.num_features
-            self.num_batches_tracked.add_(1)
-            m = 1 / self.num_batches_tracked.item() if self.momentum is None else self.momentum
-            with torch.no_grad():
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), m)  # (1-m) * running + m * batch
-                self.running_var.lerp_((var * n / (n - 1)).to(self.running_var.dtype), m)
-    else: mean, var = self.running_mean, self.running_var
+            nb.add_(1)
+            with torch.no_grad():  # (1-m) * running + m * batch, with the unbiased batch variance
+                if self.momentum is None: m = nb.to(rm.dtype).reciprocal()  # batch k gets 1/k: a plain average, with no .item()
+                else: m = torch.full((), self.momentum, dtype=rm.dtype, device=rm.device)
+                rm.lerp_(mean.to(rm.dtype), m)
+                rv.lerp_((var * n / (n - 1)).to(rv.dtype), m)
+    else: mean, var = rm, rv
     xhat = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
-    return xhat * self.weight.view(shape) + self.bias.view(shape) if self.affine else xhat
+    w, b = self.weight, self.bias
+    return xhat * w.view(shape) + b.view(shape) if w is not None and b is not None else xhat
 
 # %% ../nbs/30_batchnorm.ipynb #17f5f87f
-def batch_norm_backward(grad_output:torch.Tensor, # (N, C) or (N, C, L): dL/dy
-                        input:torch.Tensor, # the input x the training-mode forward pass saw
-                        weight:torch.Tensor|None=None, # (C,) gamma; `None` means 1
+def batch_norm_backward(grad_output:Tensor, # (N, C) or (N, C, L): dL/dy
+                        input:Tensor, # the input x the training-mode forward pass saw
+                        weight:Optional[Tensor]=None, # (C,) gamma; `None` means 1
                         eps:float=1e-5, # the forward pass's eps
                        ) -> tuple: # (dL/dx, dL/dgamma, dL/dbeta)
     "Hand-derived gradients of training-mode batch normalisation: dx = gamma s / n (n g - sum g - xhat sum(g xhat)), s = 1/sqrt(var + eps)."
     if input.shape != grad_output.shape:
         raise ValueError(f"batch_norm_backward: grad_output has shape {tuple(grad_output.shape)} but input has shape {tuple(input.shape)}")
     _check_bn(input, input.shape[1], True, 'batch_norm_backward')
-    dims, shape, n = (0,) if input.ndim == 2 else (0, 2), _bshape(input), input.numel() // input.shape[1]
+    dims, shape, n = [0] if input.ndim == 2 else [0, 2], _bshape(input), input.numel() // input.shape[1]
     s = torch.rsqrt(input.var(dims, correction=0, keepdim=True) + eps)
     xhat, g = (input - input.mean(dims, keepdim=True)) * s, grad_output
     dgamma, dbeta = (g * xhat).sum(dims), g.sum(dims)
@@ -250,56 +276,76 @@ def batch_norm_backward(grad_output:torch.Tensor, # (N, C) or (N, C, L): dL/dy
     return dx, dgamma, dbeta
 
 # %% ../nbs/30_batchnorm.ipynb #3a6a96b3
-def _check_trailing(x:torch.Tensor, shape:tuple, name:str):
+def _check_trailing(x:Tensor, shape:List[int], name:str):
     "Raise a `ValueError` unless the last dimensions of `x` are `shape`."
-    if x.ndim < len(shape) or tuple(x.shape[-len(shape):]) != shape:
-        raise ValueError(f"{name}: expected an input whose last {len(shape)} dimension(s) are {shape}, got input of shape {tuple(x.shape)}")
+    if x.dim() < len(shape) or list(x.shape[x.dim() - len(shape):]) != shape:
+        raise ValueError(f"{name}: expected an input whose last {len(shape)} dimension(s) are {_fmt(shape)}, got input of shape {_fmt(x.shape)}")
 
 class LayerNorm(nn.Module):
     "Layer normalisation over the last dimensions of each example, with `nn.LayerNorm`'s arguments and parameters."
+    __constants__ = ['normalized_shape', 'eps', 'elementwise_affine']  # fixed settings, for TorchScript
     def __init__(self,
                  normalized_shape:int|tuple, # the trailing shape to normalise over, e.g. `C` for (B, T, C)
                  eps:float=1e-5, # added to the variance before the square root
                  elementwise_affine:bool=True, # learn a per-element scale `weight`...
                  bias:bool=True, # ...and a shift `bias` (when `elementwise_affine`)
                  device=None, dtype=None):
+        "Take `nn.LayerNorm`'s arguments, in its order, and make its parameters."
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps, self.elementwise_affine, kw = eps, elementwise_affine, dict(device=device, dtype=dtype)
         self.weight = nn.Parameter(torch.ones(self.normalized_shape, **kw)) if elementwise_affine else None
         self.bias = nn.Parameter(torch.zeros(self.normalized_shape, **kw)) if elementwise_affine and bias else None
 
-    def forward(self, x:torch.Tensor, # (..., *normalized_shape)
-               ) -> torch.Tensor: # same shape
+    def forward(self, x:Tensor, # (..., *normalized_shape)
+               ) -> Tensor: # same shape
         "Standardise each example over its last dimensions, then scale and shift."
-        _check_trailing(x, self.normalized_shape, 'LayerNorm')
-        dims = tuple(range(-len(self.normalized_shape), 0))
+        shape = [s for s in self.normalized_shape]
+        _check_trailing(x, shape, 'LayerNorm')
+        dims = [-1 - i for i in range(len(shape))]
         y = (x - x.mean(dims, keepdim=True)) * torch.rsqrt(x.var(dims, correction=0, keepdim=True) + self.eps)
-        if self.weight is not None: y = y * self.weight
-        return y + self.bias if self.bias is not None else y
+        w, b = self.weight, self.bias
+        if w is not None: y = y * w
+        return y + b if b is not None else y
 
-    def extra_repr(self): return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+    def extra_repr(self):
+        "The settings `print(module)` shows, as torch's."
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 # %% ../nbs/30_batchnorm.ipynb #89761f45
+def _finfo_eps(dtype:torch.dtype) -> float:
+    "`torch.finfo(dtype).eps`, written out so that TorchScript, which has no `torch.finfo`, can use it."
+    if dtype == torch.float64: return 2.220446049250313e-16
+    if dtype == torch.float16: return 0.0009765625
+    if dtype == torch.bfloat16: return 0.0078125
+    return 1.1920928955078125e-07  # float32
+
 class RMSNorm(nn.Module):
     "Root-mean-square normalisation (no mean subtraction, no shift), with `nn.RMSNorm`'s arguments and parameters."
+    __constants__ = ['normalized_shape', 'eps', 'elementwise_affine']  # fixed settings, for TorchScript
+    eps: Optional[float]
     def __init__(self,
                  normalized_shape:int|tuple, # the trailing shape to normalise over
                  eps:float|None=None, # added to the mean square; `None`: `torch.finfo(x.dtype).eps`, as torch
                  elementwise_affine:bool=True, # learn a per-element scale `weight`
                  device=None, dtype=None):
+        "Take `nn.RMSNorm`'s arguments, in its order, and make its parameter."
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self.weight = nn.Parameter(torch.ones(self.normalized_shape, device=device, dtype=dtype)) if elementwise_affine else None
 
-    def forward(self, x:torch.Tensor, # (..., *normalized_shape)
-               ) -> torch.Tensor: # same shape
+    def forward(self, x:Tensor, # (..., *normalized_shape)
+               ) -> Tensor: # same shape
         "Divide each example by its root mean square over the last dimensions, then scale."
-        _check_trailing(x, self.normalized_shape, 'RMSNorm')
-        dims = tuple(range(-len(self.normalized_shape), 0))
-        eps = torch.finfo(x.dtype).eps if self.eps is None else self.eps
+        shape = [s for s in self.normalized_shape]
+        _check_trailing(x, shape, 'RMSNorm')
+        dims = [-1 - i for i in range(len(shape))]
+        eps = _finfo_eps(x.dtype) if self.eps is None else self.eps
         y = x * torch.rsqrt(x.pow(2).mean(dims, keepdim=True) + eps)
-        return y * self.weight if self.weight is not None else y
+        w = self.weight
+        return y * w if w is not None else y
 
-    def extra_repr(self): return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+    def extra_repr(self):
+        "The settings `print(module)` shows, as torch's."
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

@@ -88,5 +88,7 @@ def test_plots_draw():
     ud = UpdateRatios(m)
     with ud: pass
     plot_update_ratios(ud, smooth=1)
+    for ax in (plot_act_hists(st), plot_grad_hists(st), plot_saturation(st.acts['1']), plot_weight_grads(m)):  # no ax: a new figure each
+        assert ax.figure is not fig and len(ax.lines) + len(ax.images) > 0
     with pytest.raises(ValueError, match=r'expected \(N, C\)'): plot_saturation(torch.randn(3, 4, 5))
     plt.close('all')

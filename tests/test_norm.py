@@ -143,3 +143,77 @@ def test_swap_into_a_model():
     ref = build(nn.BatchNorm1d, nn.LayerNorm, nn.RMSNorm); ref.load_state_dict(ours.state_dict())
     ours.eval(); ref.eval(); x = torch.randn(5, 6)
     torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+
+# torch.compile, TorchScript, import cost and help(): torch's twins compile without graph breaks and script, so ours do too
+
+@pytest.mark.parametrize('momentum', [0.1, None])
+def test_batchnorm_compiles_without_graph_breaks(momentum):
+    "`momentum=None` (a plain average of all batches) used `.item()`, a graph break; the weight 1/k is now a tensor."
+    bn = BatchNorm1d(6, momentum=momentum)
+    ex = torch._dynamo.explain(bn)(torch.randn(10, 6))
+    assert ex.graph_break_count == 0, [str(b.reason).splitlines()[0] for b in ex.break_reasons]
+    torch._dynamo.reset()
+    ours, ref = torch.compile(BatchNorm1d(6, momentum=momentum), backend='eager', fullgraph=True), nn.BatchNorm1d(6, momentum=momentum)
+    for step in range(3):
+        x = torch.randn(10, 6) * (step + 1) + step
+        torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours.running_mean, ref.running_mean); torch.testing.assert_close(ours.running_var, ref.running_var)
+    torch._dynamo.reset()
+
+@pytest.mark.parametrize('m', [LayerNorm(6), RMSNorm(6), RMSNorm(6, eps=1e-6)], ids=['LayerNorm', 'RMSNorm', 'RMSNorm-eps'])
+def test_layer_and_rms_compile_without_graph_breaks(m):
+    ex = torch._dynamo.explain(m)(torch.randn(3, 4, 6))
+    assert ex.graph_break_count == 0, [str(b.reason).splitlines()[0] for b in ex.break_reasons]
+    torch._dynamo.reset()
+
+def test_batchnorm_momentum_none_float64_is_torchs():
+    "The plain average's weight 1/k is computed in the buffers' dtype: float64 running statistics agree to float64 precision."
+    ours, ref = BatchNorm1d(5, momentum=None, dtype=torch.float64), nn.BatchNorm1d(5, momentum=None, dtype=torch.float64)
+    for step in range(7): x = torch.randn(9, 5, dtype=torch.float64) * 3 + step; ours(x); ref(x)
+    torch.testing.assert_close(ours.running_mean, ref.running_mean, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(ours.running_var, ref.running_var, atol=1e-12, rtol=1e-12)
+
+SCRIPT_CASES = [(LayerNorm, nn.LayerNorm, 8, {}, (3, 5, 8)), (LayerNorm, nn.LayerNorm, (5, 8), dict(bias=False), (3, 5, 8)),
+                (LayerNorm, nn.LayerNorm, 8, dict(elementwise_affine=False), (4, 8)),
+                (RMSNorm, nn.RMSNorm, 8, {}, (3, 5, 8)), (RMSNorm, nn.RMSNorm, 8, dict(eps=1e-6, elementwise_affine=False), (4, 8)),
+                (BatchNorm1d, nn.BatchNorm1d, 8, {}, (6, 8)), (BatchNorm1d, nn.BatchNorm1d, 8, dict(momentum=None), (6, 8, 3)),
+                (BatchNorm1d, nn.BatchNorm1d, 8, dict(affine=False), (6, 8)), (BatchNorm1d, nn.BatchNorm1d, 8, dict(track_running_stats=False), (6, 8, 3))]
+
+@pytest.mark.parametrize('ours,ref,arg,kw,shape', SCRIPT_CASES, ids=lambda v: v.__name__ if isinstance(v, type) else None)
+def test_scripts_where_torch_scripts(ours, ref, arg, kw, shape):
+    "`torch.jit.script` works on our layers wherever it works on torch's, and the scripted module gives torch's numbers."
+    r = ref(arg, **kw); torch.jit.script(r)  # torch's twin scripts...
+    o = ours(arg, **kw); o.load_state_dict(r.state_dict())
+    s = torch.jit.script(o)  # ...and so does ours
+    for train in (True, False):
+        s.train(train); r.train(train)
+        for _ in range(2):
+            x = torch.randn(shape) * 2 + 1
+            torch.testing.assert_close(s(x), r(x), atol=1e-5, rtol=1e-5)
+    for k, v in r.state_dict().items(): torch.testing.assert_close(s.state_dict()[k], v)
+
+def test_scripted_errors_still_name_the_shapes():
+    with pytest.raises(torch.jit.Error, match=r'expected 4 features in dimension 1, got 3 \(input shape \(8, 3\)\)'):
+        torch.jit.script(BatchNorm1d(4))(torch.randn(8, 3))
+    with pytest.raises(torch.jit.Error, match=r'last 1 dimension\(s\) are \(10,\), got input of shape \(4, 9\)'):
+        torch.jit.script(LayerNorm(10))(torch.randn(4, 9))
+
+def test_import_does_not_load_pyplot():
+    "pyplot costs about 0.4 s to import: `import learnkit.norm` leaves it to the plotting functions that need a new figure."
+    import subprocess, sys
+    r = subprocess.run([sys.executable, '-c', "import sys, learnkit.norm; print('matplotlib.pyplot' in sys.modules)"],
+                       capture_output=True, text=True)
+    assert r.stdout.strip() == 'False', r.stdout + r.stderr
+
+def test_public_names_have_docstrings_help_shows():
+    "Every public function, class, method and `__init__` of learnkit.norm has its own docstring, and help() shows it."
+    import inspect, pydoc
+    import learnkit.norm as mod
+    objs = [getattr(mod, n) for n in mod.__all__]
+    for c in [o for o in objs if inspect.isclass(o)]:
+        objs += [f for n, f in vars(c).items() if inspect.isfunction(f) and (not n.startswith('_') or n == '__init__')]
+    assert len(objs) >= 25
+    for o in objs:
+        doc = o.__doc__
+        assert doc and doc.strip(), f"{o.__qualname__} has no docstring"
+        assert doc.strip().splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o
