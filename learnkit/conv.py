@@ -11,6 +11,7 @@ __all__ = ['conv_out_size', 'conv2d_naive', 'conv2d', 'max_pool2d', 'Conv2d', 'M
 import math, torch, torch.nn.functional as F
 from torch import nn
 from einops import rearrange
+from typing import List, Optional, Tuple
 
 # %% ../nbs/20_cnn.ipynb #2f62fac1
 def conv_out_size(size:int, # input length along one axis (H or W)
@@ -30,33 +31,60 @@ def _pair(v, name:str) -> tuple:
     raise TypeError(f"{name} must be an int or a pair of ints, got {v!r}")
 
 def _check_4d(input, fn:str):
+    "`input` must be a 4-D tensor of floating-point numbers."
     if not isinstance(input, torch.Tensor): raise TypeError(f"{fn} expects a tensor input, got {type(input).__name__}")
     if input.dim() != 4:
         raise ValueError(f"{fn} expects a 4-D input (batch, channels, height, width), got a {input.dim()}-D input of shape {tuple(input.shape)}"
                          + (": add a batch axis with input[None]" if input.dim() == 3 else ""))
+    if not (input.is_floating_point() or input.is_complex()):
+        raise TypeError(f"{fn}: the input is {input.dtype}, but this layer computes with floating-point numbers: convert it, e.g. input.float()")
 
-def _check_fits(H:int, W:int, k:tuple, p:tuple, d:tuple, fn:str):
-    "The kernel's span must fit inside the padded input."
+def _check_dtypes(input, weight, bias, fn:str):
+    "Input, weight and bias must share one dtype (torch fails deep inside the matmul otherwise)."
+    for what, t in (('weight', weight), ('bias', bias)):
+        if t is not None and t.dtype != input.dtype:
+            raise TypeError(f"{fn}: the input is {input.dtype} but the {what} is {t.dtype}: convert one to match, "
+                            f"e.g. input.to({t.dtype}) or the layer's .to({input.dtype})")
+
+def _check_fits(H:int, W:int, k:tuple, pad:list, d:tuple, fn:str):
+    "The kernel's span must fit inside the padded input; `pad` is (top, bottom, left, right)."
     span = tuple(d[i]*(k[i] - 1) + 1 for i in range(2))
-    if span[0] > H + 2*p[0] or span[1] > W + 2*p[1]:
+    Hp, Wp = H + pad[0] + pad[1], W + pad[2] + pad[3]
+    if span[0] > Hp or span[1] > Wp:
         raise ValueError(f"{fn}: the kernel spans {span[0]}x{span[1]} pixels (kernel {k[0]}x{k[1]}, dilation {d}) but the padded "
-                         f"input is only {H + 2*p[0]}x{W + 2*p[1]} (input {H}x{W}, padding {p}): use a smaller kernel or more padding")
+                         f"input is only {Hp}x{Wp} (input {H}x{W}, padding top, bottom, left, right {tuple(pad)}): use a smaller kernel or more padding")
 
-def _check_conv(input, weight, bias, stride, padding, dilation, fn:str) -> tuple:
-    "Validate `F.conv2d`-style arguments; return kernel size, stride, padding and dilation as pairs."
+def _conv_padding(padding, k:tuple, s:tuple, d:tuple, fn:str) -> list:
+    "`padding` (an int, a pair, 'valid' or 'same') as [top, bottom, left, right]; 'same' puts an odd extra pixel at the bottom and right, like torch."
+    if isinstance(padding, list) and len(padding) == 4: return padding  # already [top, bottom, left, right]
+    if isinstance(padding, str):
+        if padding == 'valid': return [0, 0, 0, 0]
+        if padding != 'same': raise ValueError(f"{fn}: invalid padding string {padding!r}, should be one of {{'same', 'valid'}}")
+        if s != (1, 1): raise ValueError(f"{fn}: padding='same' is not supported for strided convolutions (stride {s}), as in torch")
+        t = [d[i]*(k[i] - 1) for i in range(2)]  # total padding that keeps the size
+        return [t[0]//2, t[0] - t[0]//2, t[1]//2, t[1] - t[1]//2]
+    p = _pair(padding, 'padding')
+    if min(p) < 0: raise ValueError(f"{fn}: padding must be at least 0, got {p}")
+    return [p[0], p[0], p[1], p[1]]
+
+def _check_conv(input, weight, bias, stride, padding, dilation, groups, fn:str) -> tuple:
+    "Validate `F.conv2d`-style arguments; return kernel size, stride and dilation as pairs and the padding as [top, bottom, left, right]."
     _check_4d(input, fn)
-    if weight.dim() != 4: raise ValueError(f"{fn} expects a 4-D weight (out_channels, in_channels, kH, kW), got shape {tuple(weight.shape)}")
-    if input.shape[1] != weight.shape[1]:
+    if weight.dim() != 4: raise ValueError(f"{fn} expects a 4-D weight (out_channels, in_channels/groups, kH, kW), got shape {tuple(weight.shape)}")
+    _check_dtypes(input, weight, bias, fn)
+    if not isinstance(groups, int) or groups < 1: raise ValueError(f"{fn}: groups must be a positive integer, got {groups!r}")
+    if input.shape[1] != weight.shape[1] * groups:
         raise ValueError(f"{fn}: the input has {input.shape[1]} channels (shape {tuple(input.shape)}) but the weight of shape "
-                         f"{tuple(weight.shape)} expects {weight.shape[1]} input channels")
+                         f"{tuple(weight.shape)} with groups={groups} expects {weight.shape[1] * groups} input channels")
+    if weight.shape[0] % groups: raise ValueError(f"{fn}: the weight's {weight.shape[0]} output channels are not divisible by groups={groups}")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"{fn}: bias should have shape ({weight.shape[0]},), one value per output channel, got {tuple(bias.shape)}")
-    s, p, d = _pair(stride, 'stride'), _pair(padding, 'padding'), _pair(dilation, 'dilation')
-    if min(s) < 1 or min(d) < 1 or min(p) < 0:
-        raise ValueError(f"{fn}: stride and dilation must be at least 1 and padding at least 0, got stride={s}, padding={p}, dilation={d}")
-    k = tuple(weight.shape[-2:])
-    _check_fits(input.shape[2], input.shape[3], k, p, d, fn)
-    return k, s, p, d
+    s, d, k = _pair(stride, 'stride'), _pair(dilation, 'dilation'), tuple(weight.shape[-2:])
+    if min(s) < 1 or min(d) < 1:
+        raise ValueError(f"{fn}: stride and dilation must be at least 1, got stride={s}, dilation={d}")
+    pad = _conv_padding(padding, k, s, d, fn)
+    _check_fits(input.shape[2], input.shape[3], k, pad, d, fn)
+    return k, s, pad, d
 
 # %% ../nbs/20_cnn.ipynb #24482cff
 def conv2d_naive(input:torch.Tensor, # (B, C_in, H, W) images
@@ -66,10 +94,10 @@ def conv2d_naive(input:torch.Tensor, # (B, C_in, H, W) images
                  padding:int|tuple=0, # zeros added on each side: int or (pH, pW)
                 ) -> torch.Tensor: # (B, C_out, H_out, W_out)
     "2-D convolution (cross-correlation, like `F.conv2d`) with Python loops over batch, output channels, rows and columns. For teaching: slow."
-    (kh, kw), (sh, sw), (ph, pw), _ = _check_conv(input, weight, bias, stride, padding, 1, 'conv2d_naive')
-    x = F.pad(input, (pw, pw, ph, ph))
+    (kh, kw), (sh, sw), (pt, pb, pl, pr), _ = _check_conv(input, weight, bias, stride, padding, 1, 1, 'conv2d_naive')
+    x = F.pad(input, (pl, pr, pt, pb))
     B, O = input.shape[0], weight.shape[0]
-    Ho, Wo = conv_out_size(input.shape[2], kh, sh, ph), conv_out_size(input.shape[3], kw, sw, pw)
+    Ho, Wo = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
     out = []
     for b in range(B):
         for o in range(O):
@@ -81,42 +109,74 @@ def conv2d_naive(input:torch.Tensor, # (B, C_in, H, W) images
     return out if bias is None else out + bias.view(1, O, 1, 1)
 
 # %% ../nbs/20_cnn.ipynb #53afec6e
+def _conv2d_mm(input:torch.Tensor, weight:torch.Tensor, bias:Optional[torch.Tensor], stride:Tuple[int, int],
+               pad:List[int], dilation:Tuple[int, int], groups:int) -> torch.Tensor:
+    "The `unfold` convolution on checked arguments; `pad` is [top, bottom, left, right]. Plain torch calls, so TorchScript compiles it."
+    if pad[0] != pad[1] or pad[2] != pad[3]:  # uneven padding ('same' with an even kernel): pad first, unfold without
+        input, pad = F.pad(input, [pad[2], pad[3], pad[0], pad[1]]), [0, 0, 0, 0]
+    B, O, kh, kw = input.shape[0], weight.shape[0], weight.shape[2], weight.shape[3]
+    Ho = (input.shape[2] + 2*pad[0] - dilation[0]*(kh - 1) - 1) // stride[0] + 1
+    cols = F.unfold(input, [kh, kw], dilation=dilation, padding=[pad[0], pad[2]], stride=stride)  # (B, C_in*kH*kW, L)
+    cols = cols.reshape(B * groups, cols.shape[1] // groups, cols.shape[2])      # (B*G, C_in/G*kH*kW, L): a view
+    kernels = weight.reshape(1, groups, O // groups, -1).expand(B, -1, -1, -1)  # (B, G, C_out/G, C_in/G*kH*kW): a view
+    kernels = kernels.reshape(B * groups, O // groups, -1)                      # still a view when groups == 1
+    if bias is None: out = torch.bmm(kernels, cols)
+    else: out = torch.baddbmm(bias.reshape(1, groups, O // groups, 1).expand(B, -1, -1, -1).reshape(B * groups, O // groups, 1), kernels, cols)
+    return out.reshape(B, O, Ho, -1)                                            # (B, C_out, H_out, W_out)
+
 def conv2d(input:torch.Tensor, # (B, C_in, H, W) images
-           weight:torch.Tensor, # (C_out, C_in, kH, kW) kernels
+           weight:torch.Tensor, # (C_out, C_in/groups, kH, kW) kernels
            bias:torch.Tensor|None=None, # (C_out,) one offset per output channel
            stride:int|tuple=1, # step between windows: int or (sH, sW)
-           padding:int|tuple=0, # zeros added on each side: int or (pH, pW)
+           padding:int|tuple|str=0, # zeros added on each side: int, (pH, pW), 'valid' (none) or 'same' (output size = input size)
            dilation:int|tuple=1, # spacing between kernel taps: int or (dH, dW)
+           groups:int=1, # split the channels into this many independent convolutions (`groups=C_in`: depthwise)
           ) -> torch.Tensor: # (B, C_out, H_out, W_out)
-    "2-D convolution (cross-correlation, like `F.conv2d`) as one batched matrix multiply: `unfold` the windows into columns, multiply by the kernels."
-    (kh, kw), s, p, d = _check_conv(input, weight, bias, stride, padding, dilation, 'conv2d')
-    B, O, Ho = input.shape[0], weight.shape[0], conv_out_size(input.shape[2], kh, s[0], p[0], d[0])
-    cols = F.unfold(input, (kh, kw), dilation=d, padding=p, stride=s)           # (B, C_in*kH*kW, L)
-    kernels = rearrange(weight, 'o c kh kw -> 1 o (c kh kw)').expand(B, -1, -1)  # (B, C_out, C_in*kH*kW), a view
-    out = torch.bmm(kernels, cols) if bias is None else torch.baddbmm(bias.view(1, O, 1).expand(B, O, 1), kernels, cols)
-    return rearrange(out, 'b o (h w) -> b o h w', h=Ho)
+    "2-D convolution (cross-correlation) like `F.conv2d`, as one batched matrix multiply: `unfold` the windows into columns, multiply by the kernels."
+    k, s, pad, d = _check_conv(input, weight, bias, stride, padding, dilation, groups, 'conv2d')
+    return _conv2d_mm(input, weight, bias, s, pad, d, groups)
 
 # %% ../nbs/20_cnn.ipynb #ff29f12c
+def _pool_size(size:int, k:int, s:int, p:int, d:int, ceil_mode:bool) -> int:
+    "Output length of max pooling along one axis, torch's rule: with `ceil_mode` a last partial window counts if it starts inside the input or its left padding."
+    span = d*(k - 1) + 1
+    n = (size + 2*p - span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (n - 1)*s >= size + p: n -= 1
+    return n
+
+def _max_pool2d_mm(input:torch.Tensor, k:Tuple[int, int], s:Tuple[int, int], p:Tuple[int, int], d:Tuple[int, int], ceil_mode:bool) -> torch.Tensor:
+    "Max pooling on checked arguments: pad with -inf, `unfold`, keep each window's maximum. Plain torch calls, so TorchScript compiles it."
+    B, C, H, W = input.shape[0], input.shape[1], input.shape[2], input.shape[3]
+    Ho, Wo = _pool_size(H, k[0], s[0], p[0], d[0], ceil_mode), _pool_size(W, k[1], s[1], p[1], d[1], ceil_mode)
+    extra_h = max(0, (Ho - 1)*s[0] + d[0]*(k[0] - 1) + 1 - (H + 2*p[0]))  # ceil_mode: room for the last, partial window
+    extra_w = max(0, (Wo - 1)*s[1] + d[1]*(k[1] - 1) + 1 - (W + 2*p[1]))
+    x = F.pad(input, [p[1], p[1] + extra_w, p[0], p[0] + extra_h], value=float('-inf'))
+    win = F.unfold(x, k, dilation=d, stride=s)                   # (B, C*kH*kW, Ho*Wo)
+    win = win.reshape(B, C, k[0]*k[1], Ho, Wo)
+    return win.max(2).values  # max sends the gradient to one winner per window, like torch
+
 def max_pool2d(input:torch.Tensor, # (B, C, H, W) feature maps
                kernel_size:int|tuple, # window size: int or (kH, kW)
                stride:int|tuple|None=None, # step between windows; default `kernel_size`
                padding:int|tuple=0, # -inf added on each side, at most half the kernel size
                dilation:int|tuple=1, # spacing between window taps
+               ceil_mode:bool=False, # round the output size up: keep a last window that hangs over the bottom/right edge
+               return_indices:bool=False, # not supported: raises `NotImplementedError` (use `F.max_pool2d`)
               ) -> torch.Tensor: # (B, C, H_out, W_out)
     "Max pooling like `F.max_pool2d`: `unfold` the windows, keep each window's maximum."
+    if return_indices: raise NotImplementedError("max_pool2d: return_indices=True is not supported by learnkit's max pooling; use F.max_pool2d")
     _check_4d(input, 'max_pool2d')
+    if input.is_complex(): raise TypeError(f"max_pool2d: complex input ({input.dtype}) has no maximum")
     k = _pair(kernel_size, 'kernel_size'); s = k if stride is None else _pair(stride, 'stride')
     p, d = _pair(padding, 'padding'), _pair(dilation, 'dilation')
     if min(k) < 1 or min(s) < 1 or min(d) < 1:
         raise ValueError(f"max_pool2d: kernel_size, stride and dilation must be at least 1, got {k}, {s}, {d}")
     if any(p[i] < 0 or 2*p[i] > k[i] for i in range(2)):
         raise ValueError(f"max_pool2d: padding must be between 0 and half the kernel size, got padding {p} for kernel {k}")
-    B, C, H, W = input.shape
-    _check_fits(H, W, k, p, d, 'max_pool2d')
-    x = F.pad(input, (p[1], p[1], p[0], p[0]), value=float('-inf'))
-    win = F.unfold(x, k, dilation=d, stride=s)
-    win = rearrange(win, 'b (c kk) (h w) -> b c h w kk', c=C, h=conv_out_size(H, k[0], s[0], p[0], d[0]))
-    return win.max(-1).values  # max(-1) sends the gradient to one winner per window, like torch
+    H, W = input.shape[2], input.shape[3]
+    if not ceil_mode or min(_pool_size(H, k[0], s[0], p[0], d[0], True), _pool_size(W, k[1], s[1], p[1], d[1], True)) < 1:
+        _check_fits(H, W, k, [p[0], p[0], p[1], p[1]], d, 'max_pool2d')
+    return _max_pool2d_mm(input, k, s, p, d, ceil_mode)
 
 # %% ../nbs/20_cnn.ipynb #3cce5ba0
 class Conv2d(nn.Module):
@@ -126,31 +186,54 @@ class Conv2d(nn.Module):
                  out_channels:int, # kernels, i.e. channels of the output
                  kernel_size:int|tuple, # kernel size: int or (kH, kW)
                  stride:int|tuple=1, # step between windows
-                 padding:int|tuple=0, # zeros added on each side
+                 padding:int|tuple|str=0, # added on each side: int, (pH, pW), 'valid' or 'same'
                  dilation:int|tuple=1, # spacing between kernel taps
+                 groups:int=1, # independent channel groups (`groups=in_channels`: depthwise)
                  bias:bool=True, # learn one offset per output channel
+                 padding_mode:str='zeros', # what the padding holds: 'zeros', 'reflect', 'replicate' or 'circular'
                  device=None, dtype=None): # where and in which float type to create the parameters
+        "Create the layer's `weight` (out_channels, in_channels/groups, kH, kW) and `bias` (out_channels,), initialised like `nn.Conv2d`."
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = _pair(kernel_size, 'kernel_size'), _pair(stride, 'stride')
-        self.padding, self.dilation = _pair(padding, 'padding'), _pair(dilation, 'dilation')
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel_size, device=device, dtype=dtype))
+        k, s, d = _pair(kernel_size, 'kernel_size'), _pair(stride, 'stride'), _pair(dilation, 'dilation')
+        if min(k) < 1: raise ValueError(f"Conv2d: kernel_size must be at least 1, got {kernel_size!r} (torch builds such a layer but cannot run it)")
+        if not isinstance(groups, int) or groups <= 0: raise ValueError(f"Conv2d: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups: raise ValueError(f"Conv2d: in_channels must be divisible by groups, got {in_channels} and {groups}")
+        if out_channels % groups: raise ValueError(f"Conv2d: out_channels must be divisible by groups, got {out_channels} and {groups}")
+        if padding_mode not in ('zeros', 'reflect', 'replicate', 'circular'):
+            raise ValueError(f"Conv2d: padding_mode must be one of {{'zeros', 'reflect', 'replicate', 'circular'}}, but got padding_mode={padding_mode!r}")
+        self._pad = _conv_padding(padding, k, s, d, 'Conv2d')  # [top, bottom, left, right]
+        self.in_channels, self.out_channels, self.kernel_size, self.stride, self.dilation = in_channels, out_channels, k, s, d
+        self.padding = padding if isinstance(padding, str) else _pair(padding, 'padding')
+        self.groups, self.padding_mode = groups, padding_mode
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, *k, device=device, dtype=dtype))
         self.bias = nn.Parameter(torch.empty(out_channels, device=device, dtype=dtype)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self):
         "`nn.Conv2d`'s default initialisation: weights and bias uniform in ±1/sqrt(fan_in)."
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
+        if self.bias is not None and self.weight[0].numel() > 0:
             bound = 1 / math.sqrt(self.weight[0].numel())
             nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x:torch.Tensor) -> torch.Tensor: # (B, C_in, H, W) -> (B, C_out, H_out, W_out)
-        "Convolve `x` with the layer's kernels."
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+    def forward(self, input:torch.Tensor) -> torch.Tensor: # (B, C_in, H, W) -> (B, C_out, H_out, W_out)
+        "Convolve `input` with the layer's kernels."
+        pad = self._pad
+        if self.padding_mode != 'zeros':  # reflect/replicate/circular: pad the input first, as torch does
+            input, pad = F.pad(input, [pad[2], pad[3], pad[0], pad[1]], mode=self.padding_mode), [0, 0, 0, 0]
+        if not torch.jit.is_scripting():  # named errors in Python; a scripted layer leaves them to torch
+            _check_conv(input, self.weight, self.bias, self.stride, pad, self.dilation, self.groups, 'Conv2d')
+        return _conv2d_mm(input, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
 
-    def extra_repr(self):
-        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, dilation={self.dilation}, bias={self.bias is not None}"
+    def extra_repr(self) -> str:
+        "The arguments shown when the layer is printed, like `nn.Conv2d`'s."
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0): s += f", padding={self.padding}"
+        if self.dilation != (1, 1): s += f", dilation={self.dilation}"
+        if self.groups != 1: s += f", groups={self.groups}"
+        if self.bias is None: s += ", bias=False"
+        if self.padding_mode != 'zeros': s += f", padding_mode={self.padding_mode}"
+        return s
 
 class MaxPool2d(nn.Module):
     "Max pooling as a module, with `nn.MaxPool2d`'s arguments, computed with the `unfold` `max_pool2d`."
@@ -158,12 +241,22 @@ class MaxPool2d(nn.Module):
                  kernel_size:int|tuple, # window size
                  stride:int|tuple|None=None, # step between windows; default `kernel_size`
                  padding:int|tuple=0, # -inf added on each side
-                 dilation:int|tuple=1): # spacing between window taps
+                 dilation:int|tuple=1, # spacing between window taps
+                 return_indices:bool=False, # not supported: raises `NotImplementedError` (use `nn.MaxPool2d`)
+                 ceil_mode:bool=False): # round the output size up, keeping a last partial window
+        "Store the pooling arguments (checked on the first call, like torch)."
         super().__init__()
+        if return_indices: raise NotImplementedError("MaxPool2d: return_indices=True is not supported by learnkit's max pooling; use nn.MaxPool2d")
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+        k = _pair(kernel_size, 'kernel_size')
+        self._args = (k, k if stride is None else _pair(stride, 'stride'), _pair(padding, 'padding'), _pair(dilation, 'dilation'))
 
-    def forward(self, x:torch.Tensor) -> torch.Tensor: # (B, C, H, W) -> (B, C, H_out, W_out)
-        "Keep the maximum of every window of `x`."
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+    def forward(self, input:torch.Tensor) -> torch.Tensor: # (B, C, H, W) -> (B, C, H_out, W_out)
+        "Keep the maximum of every window of `input`."
+        if torch.jit.is_scripting(): return _max_pool2d_mm(input, self._args[0], self._args[1], self._args[2], self._args[3], self.ceil_mode)
+        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
-    def extra_repr(self): return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    def extra_repr(self) -> str:
+        "The arguments shown when the layer is printed, like `nn.MaxPool2d`'s."
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"

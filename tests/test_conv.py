@@ -143,3 +143,153 @@ def test_max_pool2d_errors():
         max_pool2d(torch.randn(1, 1, 4, 4), 5)
     with pytest.raises(ValueError, match='padding'):
         max_pool2d(torch.randn(1, 1, 8, 8), 2, padding=2)
+
+
+# ---- issue 13: torch's numbers or a loud error ----
+import inspect, pydoc, warnings
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+
+def test_conv_long_input_named():
+    "A long (integer) tensor gets an error naming the dtype, not 'im2col_out_cpu not implemented for Long'."
+    xl = torch.ones(1, 1, 5, 5, dtype=torch.long)
+    with pytest.raises(TypeError, match=r'Conv2d.*torch\.int64.*float'):
+        Conv2d(1, 1, 3)(xl)
+    with pytest.raises(TypeError, match=r'conv2d.*torch\.int64.*float'):
+        conv2d(xl, torch.ones(1, 1, 3, 3))
+    with pytest.raises(TypeError, match=r'max_pool2d.*torch\.int64.*float'):
+        max_pool2d(xl, 2)
+
+
+def test_conv_mixed_dtypes_named():
+    "float64 input with float32 weights: an error that names both dtypes and says how to fix it."
+    with pytest.raises(TypeError, match=r'input is torch\.float64 but the weight is torch\.float32'):
+        Conv2d(1, 1, 3)(torch.ones(1, 1, 5, 5, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r'input is torch\.float32 but the bias is torch\.float64'):
+        conv2d(torch.ones(1, 1, 5, 5), torch.ones(1, 1, 3, 3), torch.ones(1, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r'input is torch\.float32 but the weight is torch\.float64'):
+        conv2d_naive(torch.ones(1, 1, 5, 5), torch.ones(1, 1, 3, 3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize('k', [0, (3, 0), -1])
+def test_conv_kernel_size_zero_named(k):
+    with pytest.raises(ValueError, match='kernel_size'):
+        Conv2d(1, 1, k)
+
+
+def test_conv_module_argument_errors_like_torch():
+    "The errors torch's own module raises at construction, with torch's conditions."
+    for kw, pat in [(dict(groups=3), 'divisible by groups'), (dict(groups=0), 'groups'),
+                    (dict(padding='same', stride=2), 'strided'), (dict(padding='bad'), 'same.*valid'),
+                    (dict(padding_mode='bad'), 'padding_mode')]:
+        with pytest.raises(ValueError, match=pat): nn.Conv2d(4, 4, 3, **kw)
+        with pytest.raises(ValueError, match=pat): Conv2d(4, 4, 3, **kw)
+
+
+def test_conv_signature_is_torchs():
+    "Torch's argument names in torch's order (functional and module)."
+    # F.conv2d is a builtin without a signature; its documented one is conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
+    assert list(inspect.signature(conv2d).parameters) == ['input', 'weight', 'bias', 'stride', 'padding', 'dilation', 'groups']
+    assert list(inspect.signature(Conv2d.__init__).parameters) == list(inspect.signature(nn.Conv2d.__init__).parameters)
+    assert list(inspect.signature(MaxPool2d.__init__).parameters) == list(inspect.signature(nn.MaxPool2d.__init__).parameters)
+    ours = list(inspect.signature(max_pool2d).parameters)
+    assert ours == ['input', 'kernel_size', 'stride', 'padding', 'dilation', 'ceil_mode', 'return_indices']
+
+
+_conv_case = st.fixed_dictionaries(dict(
+    B=st.integers(1, 2), g=st.integers(1, 3), cin=st.integers(1, 2), cout=st.integers(1, 2),
+    kh=st.integers(1, 4), kw=st.integers(1, 4), H=st.integers(1, 9), W=st.integers(1, 9),
+    stride=st.sampled_from([1, 2, (1, 2), (3, 1)]), dilation=st.sampled_from([1, 2, (2, 1)]),
+    padding=st.sampled_from([0, 1, (2, 0), 'same', 'valid']),
+    padding_mode=st.sampled_from(['zeros', 'reflect', 'replicate', 'circular']), bias=st.booleans()))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_conv_case, st.integers(0, 2**31 - 1))
+def test_conv_module_matches_torch_property(c, seed):
+    "Conv2d with groups, string padding and every padding_mode against nn.Conv2d: same parameters, output and gradients; or both raise."
+    kw = dict(stride=c['stride'], padding=c['padding'], dilation=c['dilation'], groups=c['g'], bias=c['bias'],
+              padding_mode=c['padding_mode'], dtype=torch.float64)
+    args = (c['g'] * c['cin'], c['g'] * c['cout'], (c['kh'], c['kw']))
+    try: theirs = nn.Conv2d(*args, **kw)
+    except ValueError:
+        with pytest.raises(ValueError): Conv2d(*args, **kw)
+        return
+    ours = Conv2d(*args, **kw)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(c['B'], args[0], c['H'], c['W'], dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    try: ref = theirs(x)
+    except RuntimeError:  # torch cannot (kernel larger than the padded input, reflect padding too wide, ...)
+        with pytest.raises((ValueError, RuntimeError)): ours(x)
+        return
+    out = ours(x)
+    torch.testing.assert_close(out, ref)
+    g = torch.randn_like(ref)
+    ga = torch.autograd.grad((out * g).sum(), list(ours.parameters()))
+    gb = torch.autograd.grad((ref * g).sum(), list(theirs.parameters()))
+    for a, b in zip(ga, gb): torch.testing.assert_close(a, b)
+
+
+def test_conv2d_functional_groups_and_same():
+    gen = torch.Generator().manual_seed(0)
+    x, w, b = (torch.randn(2, 6, 9, 8, generator=gen, dtype=torch.float64), torch.randn(4, 3, 2, 3, generator=gen, dtype=torch.float64),
+               torch.randn(4, generator=gen, dtype=torch.float64))
+    for kw in [dict(groups=2), dict(groups=2, padding='same'), dict(groups=2, padding='same', dilation=2), dict(groups=2, padding='valid', stride=2)]:
+        torch.testing.assert_close(conv2d(x, w, b, **kw), F.conv2d(x, w, b, **kw))
+    with pytest.raises(ValueError, match='strided'):
+        conv2d(x, w, b, stride=2, padding='same', groups=2)
+    with pytest.raises(ValueError, match=r'6 channels.*groups=4'):
+        conv2d(x, w, b, groups=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 10), st.integers(1, 10), st.integers(1, 3), st.integers(1, 3),
+       st.integers(0, 1), st.integers(1, 2), st.booleans(), st.integers(0, 2**31 - 1))
+def test_max_pool2d_ceil_mode_property(kh, kw, H, W, sh, sw, p, d, ceil, seed):
+    "max_pool2d and MaxPool2d with ceil_mode against torch: output and gradient, or both raise."
+    x = torch.randn(2, 3, H, W, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)).requires_grad_()
+    args = ((kh, kw), (sh, sw), p, d)
+    try: ref = F.max_pool2d(x, *args, ceil_mode=ceil)
+    except RuntimeError:
+        with pytest.raises((ValueError, RuntimeError)): max_pool2d(x, *args, ceil_mode=ceil)
+        return
+    out = max_pool2d(x, *args, ceil_mode=ceil)
+    torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(MaxPool2d(*args, ceil_mode=ceil)(x), nn.MaxPool2d(*args, ceil_mode=ceil)(x))
+    g = torch.randn_like(ref)
+    torch.testing.assert_close(torch.autograd.grad((out * g).sum(), x)[0], torch.autograd.grad((ref * g).sum(), x)[0])
+
+
+def test_max_pool2d_return_indices_rejected_loudly():
+    x = torch.randn(1, 1, 4, 4)
+    with pytest.raises(NotImplementedError, match='return_indices'):
+        max_pool2d(x, 2, return_indices=True)
+    with pytest.raises(NotImplementedError, match='return_indices'):
+        MaxPool2d(2, return_indices=True)
+
+
+def test_conv_modules_script_like_torch():
+    "torch.jit.script compiles our modules where it compiles torch's, and the scripted module gives the same numbers."
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for kw in [dict(), dict(stride=2, padding=1, groups=2), dict(padding='same', padding_mode='reflect', dilation=2)]:
+            ours = Conv2d(4, 6, 3, **kw)
+            s = torch.jit.script(ours)
+            x = torch.randn(2, 4, 9, 9)
+            torch.testing.assert_close(s(x), ours(x))
+            torch.jit.script(nn.Conv2d(4, 6, 3, **kw))
+        pool = MaxPool2d(3, 2, 1, ceil_mode=True)
+        torch.testing.assert_close(torch.jit.script(pool)(x), pool(x))
+
+
+def test_help_shows_every_docstring():
+    import learnkit.conv as m
+    objs = [getattr(m, n) for n in m.__all__]
+    for cls in (Conv2d, MaxPool2d):
+        objs += [f for n, f in vars(cls).items() if inspect.isfunction(f) and (not n.startswith('_') or n == '__init__')]
+    for o in objs:
+        doc = o.__doc__
+        assert doc and doc.strip(), o
+        assert inspect.getdoc(o).splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o
+    assert 'Initialize internal Module state' not in pydoc.render_doc(Conv2d.__init__, renderer=pydoc.plaintext)
