@@ -20,11 +20,14 @@ __all__ = ['CharTokenizer', 'get_batch', 'GPTConfig', 'CausalSelfAttention', 'ML
 class CharTokenizer:
     "Characters to integer ids and back, over the sorted set of characters of a text."
     def __init__(self, text:str): # the corpus that fixes the vocabulary
+        "Build the vocabulary: the sorted distinct characters of `text`."
         self.chars = sorted(set(text))
         self.stoi = {c: i for i, c in enumerate(self.chars)}
 
     @property
-    def vocab_size(self) -> int: return len(self.chars)
+    def vocab_size(self) -> int:
+        "Number of distinct characters (token ids run from 0 to `vocab_size - 1`)."
+        return len(self.chars)
 
     def encode(self, s:str) -> Tensor: # (len(s),) int64 ids
         "Ids of the characters of `s`; a character outside the vocabulary is a `ValueError`."
@@ -44,6 +47,9 @@ def get_batch(data:Tensor, # (N,) token ids
               generator:torch.Generator|None=None, # for reproducible draws
              ) -> tuple[Tensor, Tensor]: # x, y: (B, T) inputs and next-token targets
     "Random windows of `data`: inputs `x = data[i:i+T]` and targets `y = data[i+1:i+T+1]`."
+    for n, v in (('block_size', block_size), ('batch_size', batch_size)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"get_batch: {n} must be a positive int, got {v!r}")
+    if data.dim() != 1: raise ValueError(f"get_batch: data must be a 1-D tensor of token ids, got shape {tuple(data.shape)}")
     if len(data) <= block_size: raise ValueError(f"get_batch: need more than block_size={block_size} tokens, got {len(data)}")
     ix = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
     w = data.unfold(0, block_size + 1, 1)[ix]
@@ -62,6 +68,24 @@ class GPTConfig:
     bias: bool = False  # biases in Linear layers and LayerNorms
     fused: bool = True  # use F.scaled_dot_product_attention (fast kernels) instead of the hand-written attention
 
+    def __post_init__(self): self.validate()
+
+    def validate(self):
+        "Raise a `ValueError` (or `TypeError`) naming the first field that cannot build a model; return the config."
+        for n in ('block_size', 'vocab_size', 'n_layer', 'n_head', 'n_embd'):
+            v = getattr(self, n)
+            if isinstance(v, bool) or not isinstance(v, int): raise TypeError(f"GPTConfig: {n} must be an int, got {v!r}")
+            if v < 1: raise ValueError(f"GPTConfig: {n} must be at least 1, got {v}")
+        if self.n_embd % self.n_head: raise ValueError(f"GPTConfig: n_embd={self.n_embd} must be divisible by n_head={self.n_head} (each head gets n_embd // n_head dims)")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout <= 1:
+            raise ValueError(f"GPTConfig: dropout must be a probability in [0, 1], got {self.dropout!r}")
+        for n in ('bias', 'fused'):
+            if not isinstance(getattr(self, n), bool): raise TypeError(f"GPTConfig: {n} must be True or False, got {getattr(self, n)!r}")
+        return self
+
+GPTConfig.__init__.__doc__ = "Sizes of a GPT (every field checked by `validate`: a bad one is a `ValueError` or `TypeError` naming it)."
+
+
 # %% ../nbs/52_gpt.ipynb #1365413d
 class CausalSelfAttention(MultiHeadAttention):
     "Multi-head self-attention where position t sees positions 0..t only; nanoGPT's module on `MultiHeadAttention`."
@@ -72,17 +96,20 @@ class CausalSelfAttention(MultiHeadAttention):
                  bias:bool=True, # biases in the four projections
                  fused:bool=True, # F.scaled_dot_product_attention instead of the hand-written attention
                 ):
-        super().__init__(embed_dim, num_heads, dropout, bias, fused)
+        "Four projections of width `embed_dim` split into `num_heads` heads, and a dropout on the output."
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias)  # torch's parameters: in_proj_weight (3C, C), out_proj
+        self.fused = fused
         self.resid_drop = nn.Dropout(dropout)
 
     def forward(self, x:Tensor, # (B, T, C)
                ) -> Tensor: # (B, T, C)
-        "Causal self-attention of `x` over itself."
+        "Causal self-attention of `x` over itself: one tensor in, one out (nanoGPT's call; `MultiHeadAttention` takes query, key, value and returns (output, weights))."
         if x.dim() != 3 or x.shape[-1] != self.embed_dim:
             raise ValueError(f"CausalSelfAttention: expected (batch, time, {self.embed_dim}), got {tuple(x.shape)}")
         B, T, C = x.shape
+        q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).split(C, -1)  # one matmul: rows W_q, W_k, W_v, as torch packs them
         heads = lambda t: t.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
-        q, k, v = heads(self.q_proj(x)), heads(self.k_proj(x)), heads(self.v_proj(x))
+        q, k, v = heads(q), heads(k), heads(v)
         p = self.dropout if self.training else 0.0
         sdpa = F.scaled_dot_product_attention if self.fused else scaled_dot_product_attention
         y = sdpa(q, k, v, dropout_p=p, is_causal=True)
@@ -92,6 +119,7 @@ class CausalSelfAttention(MultiHeadAttention):
 class MLP(nn.Module):
     "Position-wise feed-forward network: Linear(C, 4C), GELU, Linear(4C, C), dropout."
     def __init__(self, config:GPTConfig):
+        "Two linear layers of `config.n_embd` -> 4x -> `config.n_embd`, with `config.bias` and `config.dropout`."
         super().__init__()
         self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
         self.gelu = nn.GELU()
@@ -105,6 +133,7 @@ class MLP(nn.Module):
 class Block(nn.Module):
     "A pre-norm transformer decoder block: `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))`."
     def __init__(self, config:GPTConfig):
+        "Two LayerNorms, a `CausalSelfAttention` and an `MLP`, sized by `config`."
         super().__init__()
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.attn = CausalSelfAttention(config.n_embd, config.n_head, config.dropout, config.bias, config.fused)
@@ -120,8 +149,9 @@ class Block(nn.Module):
 class GPT(nn.Module):
     "A decoder-only transformer language model (GPT-2 style, after nanoGPT): `forward(idx, targets)` -> (logits, loss)."
     def __init__(self, config:GPTConfig):
+        "Embeddings, `config.n_layer` blocks, a final LayerNorm and a head tied to the token embedding, initialised as nanoGPT."
         super().__init__()
-        self.config = config
+        self.config = config.validate()  # checked again: a field may have changed since the config was made
         self.transformer = nn.ModuleDict(dict(
             wte=nn.Embedding(config.vocab_size, config.n_embd),
             wpe=nn.Embedding(config.block_size, config.n_embd),
@@ -137,6 +167,9 @@ class GPT(nn.Module):
     def _init_weights(self, m:nn.Module):
         if isinstance(m, (nn.Linear, nn.Embedding)): nn.init.normal_(m.weight, 0.0, 0.02)
         if isinstance(m, nn.Linear) and m.bias is not None: nn.init.zeros_(m.bias)
+        if isinstance(m, MultiHeadAttention):  # the packed q, k, v projection is a Parameter, not an nn.Linear
+            nn.init.normal_(m.in_proj_weight, 0.0, 0.02)
+            if m.in_proj_bias is not None: nn.init.zeros_(m.in_proj_bias)
 
     def forward(self,
                 idx:Tensor, # (B, T) token ids, T <= block_size
@@ -144,9 +177,14 @@ class GPT(nn.Module):
                ) -> tuple[Tensor, Tensor|None]: # logits (B, T, vocab_size), and the mean cross-entropy or None
         "Next-token logits at every position, and the loss against `targets` when given."
         if idx.dim() != 2: raise ValueError(f"GPT: idx must have shape (batch, time), got {tuple(idx.shape)}")
+        if idx.dtype not in (torch.long, torch.int): raise ValueError(f"GPT: idx must hold integer token ids (torch.long), got {idx.dtype}")
         B, T = idx.shape
         if T > self.config.block_size:
             raise ValueError(f"GPT: sequence of length {T} is longer than block_size={self.config.block_size}; crop it to the last {self.config.block_size} tokens")
+        if idx.numel() and not torch.compiler.is_compiling():  # torch's Embedding would fail deep inside with 'index out of range'
+            lo, hi = (v.item() for v in idx.aminmax())
+            if hi >= self.config.vocab_size: raise ValueError(f"GPT: token id {hi} >= vocab_size {self.config.vocab_size}: ids must be in [0, {self.config.vocab_size})")
+            if lo < 0: raise ValueError(f"GPT: token id {lo} < 0: ids must be in [0, {self.config.vocab_size})")
         pos = torch.arange(T, device=idx.device)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
         for block in self.transformer.h: x = block(x)
@@ -173,6 +211,10 @@ def generate(self:GPT,
              top_k:int|None=None, # sample only among the k most likely tokens (1 = greedy)
             ) -> Tensor: # (B, T + max_new_tokens) the prompt followed by the samples
     "Sample `max_new_tokens` tokens one at a time, feeding each back in (the context is cropped to `block_size`)."
+    if idx.dim() != 2: raise ValueError(f"generate: idx must have shape (batch, time), got {tuple(idx.shape)}")
+    if idx.shape[1] == 0: raise ValueError("generate: empty prompt (time dimension 0): give at least one token, e.g. a newline")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"generate: max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
     if temperature <= 0: raise ValueError(f"temperature must be positive, got {temperature}; use top_k=1 for greedy decoding")
     was_training = self.training; self.eval()
     for _ in range(max_new_tokens):

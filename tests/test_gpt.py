@@ -54,9 +54,9 @@ def test_manual_and_fused_attention_agree_forward_and_backward():
     utils.set_seed(0)
     att = CausalSelfAttention(32, 4, bias=True)
     x = torch.randn(2, 10, 32, requires_grad=True)
-    y1 = att(x); g1 = torch.autograd.grad(y1.square().sum(), (x, att.q_proj.weight))
+    y1 = att(x); g1 = torch.autograd.grad(y1.square().sum(), (x, att.in_proj_weight))
     att.fused = False
-    y2 = att(x); g2 = torch.autograd.grad(y2.square().sum(), (x, att.q_proj.weight))
+    y2 = att(x); g2 = torch.autograd.grad(y2.square().sum(), (x, att.in_proj_weight))
     torch.testing.assert_close(y1, y2, atol=1e-5, rtol=1e-5)
     for a, b in zip(g1, g2): torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
@@ -125,3 +125,69 @@ def test_optimizer_groups_and_schedule():
     assert sum(p.numel() for g in opt.param_groups for p in g['params']) == sum(p.numel() for p in m.parameters())
     f = warmup_cosine(opt, 10, 100).lr_lambdas[0]
     assert f(0) == pytest.approx(1 / 11) and f(10) == pytest.approx(1.0) and f(100) == pytest.approx(0.1) and f(500) == pytest.approx(0.1)
+
+# --- issue 13: torch's numbers or a loud error ------------------------------------------------------------------
+
+def test_token_id_out_of_range_is_named():
+    "torch's Embedding fails deep inside with 'index out of range in self'; GPT names the token and the vocabulary."
+    m = GPT(GPTConfig(vocab_size=65, block_size=8, n_layer=1, n_head=2, n_embd=16))
+    with pytest.raises(IndexError, match='index out of range'): nn.Embedding(65, 4)(torch.tensor([[70]]))  # torch's own message
+    with pytest.raises(ValueError, match='token id 70 >= vocab_size 65'): m(torch.tensor([[1, 70, 2]]))
+    with pytest.raises(ValueError, match='token id -1 < 0'): m(torch.tensor([[1, -1]]))
+    with pytest.raises(ValueError, match='token id 65 >= vocab_size 65'): m.generate(torch.tensor([[65]]), 2)
+    with pytest.raises(ValueError, match='integer token ids'): m(torch.zeros(1, 3))  # float ids: torch's Embedding refuses too
+    m(torch.tensor([[0, 64]]))  # the ends of the range are fine
+
+@pytest.mark.parametrize('field,value', [('n_layer', -1), ('n_layer', 0), ('n_head', 0), ('n_embd', 0), ('block_size', 0),
+                                         ('vocab_size', 0), ('vocab_size', -5), ('dropout', -0.1), ('dropout', 1.5),
+                                         ('n_layer', 2.5), ('n_layer', True), ('bias', 1), ('fused', 'yes'), ('block_size', None)])
+def test_config_rejects_every_bad_field(field, value):
+    with pytest.raises((ValueError, TypeError), match=field): GPTConfig(**{field: value})
+
+def test_config_divisibility_named_at_construction():
+    with pytest.raises(ValueError, match='n_embd=30 must be divisible by n_head=4'): GPTConfig(n_embd=30, n_head=4)
+    GPTConfig(n_layer=1, dropout=0.0); GPTConfig(dropout=1.0)  # nn.Dropout accepts p in [0, 1]
+    with pytest.raises(ValueError): nn.Dropout(1.5)  # torch refuses what GPTConfig refuses
+
+def test_config_checked_again_when_changed_after_construction():
+    cfg = GPTConfig(); cfg.n_layer = -1
+    with pytest.raises(ValueError, match='n_layer'): GPT(cfg)
+
+def test_generate_rejects_empty_prompt_and_bad_arguments():
+    m = _model()
+    with pytest.raises(ValueError, match='empty prompt'): m.generate(torch.zeros(1, 0, dtype=torch.long), 3)
+    with pytest.raises(ValueError, match=r'\(batch, time\)'): m.generate(torch.zeros(3, dtype=torch.long), 3)
+    with pytest.raises(ValueError, match='max_new_tokens'): m.generate(torch.zeros(1, 1, dtype=torch.long), -1)
+    assert m.generate(torch.zeros(1, 2, dtype=torch.long), 0).shape == (1, 2)  # nothing to add: the prompt back
+
+@pytest.mark.parametrize('kw,msg', [(dict(block_size=0), 'block_size'), (dict(block_size=-3), 'block_size'),
+                                    (dict(batch_size=0), 'batch_size'), (dict(block_size=2.0), 'block_size')])
+def test_get_batch_rejects_bad_sizes(kw, msg):
+    with pytest.raises((ValueError, TypeError), match=msg): get_batch(torch.arange(100), **{**dict(block_size=8, batch_size=4), **kw})
+
+def test_get_batch_rejects_non_1d_data_and_covers_every_window():
+    with pytest.raises(ValueError, match='1-D'): get_batch(torch.arange(100).view(10, 10), 4, 2)
+    g = torch.Generator().manual_seed(0)
+    x, y = get_batch(torch.arange(10), 8, 200, generator=g)  # 10 tokens, windows of 8 + 1 target: starts 0 and 1
+    assert set(x[:, 0].tolist()) == {0, 1} and torch.equal(y, x + 1)
+    x, y = get_batch(torch.arange(9), 8, 3)  # exactly one window
+    assert torch.equal(x, torch.arange(8).expand(3, 8)) and torch.equal(y, x + 1)
+
+def test_get_batch_same_draws_as_torch_randint_with_a_seeded_generator():
+    data = torch.randperm(500)
+    x, y = get_batch(data, 16, 7, generator=torch.Generator().manual_seed(3))
+    ix = torch.randint(500 - 16, (7,), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(x, torch.stack([data[i:i+16] for i in ix])) and torch.equal(y, torch.stack([data[i+1:i+17] for i in ix]))
+
+def test_public_names_have_docstrings_help_shows():
+    import inspect, pydoc
+    import learnkit.gpt as g
+    objs = [getattr(g, n) for n in g.__all__]
+    for cls in (g.GPT, g.CausalSelfAttention, g.MLP, g.Block, g.CharTokenizer, g.GPTConfig):
+        objs += [m for n, m in vars(cls).items() if (not n.startswith('_') or n == '__init__') and (inspect.isfunction(m) or isinstance(m, property))]
+    objs.append(g.GPT.generate)
+    assert len(objs) >= 15
+    for o in objs:
+        doc = o.__doc__
+        assert doc and doc.strip(), o
+        assert doc.strip().splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o
