@@ -12,7 +12,6 @@ __all__ = ['causal_mask', 'padding_mask', 'attention_scores', 'attention_weights
 import math, torch, torch.nn.functional as F
 from torch import nn, Tensor
 from einops import rearrange
-import matplotlib.pyplot as plt
 from fastcore.basics import patch
 
 # %% ../nbs/50_attention.ipynb #a31a0791
@@ -20,14 +19,21 @@ def causal_mask(L:int, # number of queries (target length)
                 S:int|None=None, # number of keys (source length); default `L`
                 device=None, # where to build the mask
                ) -> Tensor: # (L, S) bool, True where query i may attend key j (j <= i)
-    "The causal mask of `F.scaled_dot_product_attention(is_causal=True)`: lower-triangular, aligned top-left."
+    "The causal mask of `F.scaled_dot_product_attention(is_causal=True)`: lower-triangular, aligned top-left, True = may attend."
     return torch.ones(L, L if S is None else S, dtype=torch.bool, device=device).tril()
 
-def padding_mask(lengths:Tensor|list, # (B,) true length of each sequence
+def padding_mask(lengths:Tensor|list, # (B,) true length of each sequence (non-negative integers)
                  max_len:int|None=None, # padded length S; default `max(lengths)`
                 ) -> Tensor: # (B, S) bool, True at padding positions (`key_padding_mask` convention)
     "Key-padding mask from sequence lengths: True marks a pad, as in `nn.MultiheadAttention(key_padding_mask=...)`."
     lengths = torch.as_tensor(lengths)
+    if lengths.dim() != 1: raise ValueError(f"padding_mask: lengths must be one length per sequence, shape (B,), got shape {tuple(lengths.shape)}")
+    if lengths.numel() == 0:
+        if max_len is None: raise ValueError("padding_mask: no lengths given (an empty batch); pass max_len to get an empty (0, max_len) mask")
+        lengths = lengths.long()
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise ValueError(f"padding_mask: lengths must be integers, got dtype {lengths.dtype}")
+    if lengths.numel() and int(lengths.min()) < 0: raise ValueError(f"padding_mask: lengths must be >= 0, got {int(lengths.min())}")
     S = int(lengths.max()) if max_len is None else max_len
     if lengths.numel() and int(lengths.max()) > S: raise ValueError(f"padding_mask: a length of {int(lengths.max())} does not fit max_len={S}")
     return torch.arange(S, device=lengths.device) >= lengths[:, None]
@@ -41,10 +47,12 @@ def _check_qkv(query, key, value, fn:str):
     if value is not None and key.shape[-2] != value.shape[-2]:
         raise ValueError(f"{fn}: key and value must have the same length S (dim -2), got key {tuple(key.shape)} and value {tuple(value.shape)}")
 
+def _broadcasts_to(shape, target) -> bool:
+    "Does `shape` broadcast to exactly `target`? (Plain Python: `torch.broadcast_shapes` imports sympy on first use, ~0.5 s.)"
+    return len(shape) <= len(target) and all(s in (1, t) for s, t in zip(reversed(tuple(shape)), reversed(tuple(target))))
+
 def _check_mask(attn_mask, scores_shape, fn:str):
-    try: b = torch.broadcast_shapes(attn_mask.shape, scores_shape)
-    except RuntimeError: b = None
-    if b != tuple(scores_shape):
+    if not _broadcasts_to(attn_mask.shape, scores_shape):
         raise ValueError(f"{fn}: attn_mask of shape {tuple(attn_mask.shape)} does not broadcast to the scores' shape "
                          f"{tuple(scores_shape)} (..., L, S); expected e.g. ({scores_shape[-2]}, {scores_shape[-1]})")
 
@@ -61,9 +69,8 @@ def _scores(query, key, attn_mask, is_causal, scale, fn:str) -> Tensor:
     return scores
 
 def _softmax_rows(scores:Tensor) -> Tensor:
-    "Softmax over the keys; a row whose keys are all masked (-inf) becomes zeros instead of nan, as in torch."
+    "Softmax over the keys; a row whose keys are all masked (-inf) becomes zeros instead of nan, as in torch. No data-dependent branch (torch.compile)."
     dead = (scores == float('-inf')).all(-1, keepdim=True)
-    if not dead.any(): return scores.softmax(-1)
     return scores.masked_fill(dead, 0.).softmax(-1).masked_fill(dead, 0.)
 
 def attention_scores(query:Tensor, # (..., L, E) queries
@@ -72,7 +79,7 @@ def attention_scores(query:Tensor, # (..., L, E) queries
                      is_causal:bool=False, # mask out keys after each query (j > i)
                      scale:float|None=None, # multiplies q·k; default 1/sqrt(E)
                     ) -> Tensor: # (..., L, S) masked, scaled scores (logits); -inf where masked
-    "Scaled, masked dot products `q·k * scale`: the logits that the softmax of attention turns into weights."
+    "Scaled, masked dot products `q·k * scale`: the logits that the softmax of attention turns into weights (bool mask: True = may attend)."
     return _scores(query, key, attn_mask, is_causal, scale, 'attention_scores')
 
 def attention_weights(query:Tensor, # (..., L, E) queries
@@ -81,7 +88,7 @@ def attention_weights(query:Tensor, # (..., L, E) queries
                       is_causal:bool=False, # mask out keys after each query (j > i)
                       scale:float|None=None, # multiplies q·k; default 1/sqrt(E)
                      ) -> Tensor: # (..., L, S) weights; each row sums to 1 (0 where a query sees no key at all)
-    "The attention map: `softmax(q·k * scale + mask)` over the keys. A query whose keys are all masked gets a row of zeros, as in torch."
+    "The attention map: `softmax(q·k * scale + mask)` over the keys (bool mask: True = may attend). A query whose keys are all masked gets a row of zeros, as in torch."
     return _softmax_rows(_scores(query, key, attn_mask, is_causal, scale, 'attention_weights'))
 
 def scaled_dot_product_attention(query:Tensor, # (..., L, E) queries
@@ -93,7 +100,7 @@ def scaled_dot_product_attention(query:Tensor, # (..., L, E) queries
                                  scale:float|None=None, # multiplies q·k; default 1/sqrt(E)
                                  enable_gqa:bool=False, # let key/value have fewer heads (dim -3) than query, shared by groups
                                 ) -> Tensor: # (..., L, Ev)
-    "Attention by hand with the semantics of `F.scaled_dot_product_attention`: `softmax(q·kᵀ·scale + mask) @ v`."
+    "Attention by hand with the semantics of `F.scaled_dot_product_attention`: `softmax(q·kᵀ·scale + mask) @ v`; a bool `attn_mask` is True where a query may attend, as there."
     _check_qkv(query, key, value, 'scaled_dot_product_attention')
     if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
         Hq, Hk = query.shape[-3], key.shape[-3]
@@ -104,82 +111,136 @@ def scaled_dot_product_attention(query:Tensor, # (..., L, E) queries
     return w @ value
 
 # %% ../nbs/50_attention.ipynb #00ec0217
-def _merge_masks(masks:list) -> Tensor|None:
-    "Combine masks that broadcast together: AND for all-bool masks, else sum of additive float masks."
-    masks = [m for m in masks if m is not None]
-    if not masks: return None
-    if all(m.dtype == torch.bool for m in masks):
-        out = masks[0]
-        for m in masks[1:]: out = out & m
-        return out
-    dtype = next(m.dtype for m in masks if m.dtype != torch.bool)
-    add = lambda m: torch.zeros(m.shape, dtype=dtype, device=m.device).masked_fill(~m, float('-inf')) if m.dtype == torch.bool else m
-    out = add(masks[0])
-    for m in masks[1:]: out = out + add(m)
-    return out
+def _float_mask(mask:Tensor|None, dtype, name:str) -> Tensor|None:
+    "torch's `nn.MultiheadAttention` convention -> an additive float mask: a bool True (masked out) becomes -inf, a float mask is added as it is."
+    if mask is None: return None
+    if mask.dtype == torch.bool: return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(mask, float('-inf'))
+    if not mask.is_floating_point(): raise ValueError(f"MultiHeadAttention: only bool and floating {name} are supported (as in torch), got dtype {mask.dtype}")
+    return mask.to(dtype)
 
 class MultiHeadAttention(nn.Module):
-    "Multi-head attention, batch-first: `q_proj`, `k_proj`, `v_proj` split into heads, attention per head, heads concatenated, `out_proj`."
+    "Multi-head attention by hand, a drop-in for `nn.MultiheadAttention`: same arguments, masks (bool True = masked out), `(output, weights)` result and `state_dict`; batch-first by default."
     def __init__(self,
                  embed_dim:int, # model width E
                  num_heads:int, # heads H; each works in E/H dimensions
                  dropout:float=0.0, # dropout on the attention weights (training only)
-                 bias:bool=True, # biases in the four projections
-                 fused:bool=False, # use `F.scaled_dot_product_attention` (fast kernels) when the weights are not asked for
+                 bias:bool=True, # biases in the input and output projections
+                 add_bias_kv:bool=False, # not supported: must be False
+                 add_zero_attn:bool=False, # not supported: must be False
+                 kdim:int|None=None, # width of the keys; default `embed_dim`
+                 vdim:int|None=None, # width of the values; default `embed_dim`
+                 batch_first:bool=True, # (B, L, E) inputs; False: torch's default (L, B, E). NB: torch's default is False
+                 device=None, # where to create the parameters
+                 dtype=None, # dtype of the parameters
+                 *, fused:bool=False, # use `F.scaled_dot_product_attention` (fast kernels) when no weights are asked for
                 ):
+        "Parameters as in `nn.MultiheadAttention` (`in_proj_weight` (3E, E), `in_proj_bias`, `out_proj`); `batch_first` defaults to True here."
         super().__init__()
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiHeadAttention: add_bias_kv and add_zero_attn are not implemented; use nn.MultiheadAttention for them")
         if num_heads < 1 or embed_dim % num_heads:
             raise ValueError(f"MultiHeadAttention: embed_dim={embed_dim} must be divisible by num_heads={num_heads} (each head gets embed_dim // num_heads dims)")
-        self.embed_dim, self.num_heads, self.head_dim, self.dropout, self.fused = embed_dim, num_heads, embed_dim // num_heads, dropout, fused
-        self.q_proj, self.k_proj, self.v_proj, self.out_proj = [nn.Linear(embed_dim, embed_dim, bias=bias) for _ in range(4)]
+        if not 0 <= dropout <= 1: raise ValueError(f"MultiHeadAttention: dropout must be in [0, 1], got {dropout}")
+        fk = dict(device=device, dtype=dtype)
+        self.embed_dim, self.num_heads, self.head_dim, self.dropout = embed_dim, num_heads, embed_dim // num_heads, dropout
+        self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.batch_first, self.fused = batch_first, fused
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim, **fk))
+            self.register_parameter('q_proj_weight', None); self.register_parameter('k_proj_weight', None); self.register_parameter('v_proj_weight', None)
+        else:
+            self.q_proj_weight = nn.Parameter(torch.empty(embed_dim, embed_dim, **fk))
+            self.k_proj_weight = nn.Parameter(torch.empty(embed_dim, self.kdim, **fk))
+            self.v_proj_weight = nn.Parameter(torch.empty(embed_dim, self.vdim, **fk))
+            self.register_parameter('in_proj_weight', None)
+        self.in_proj_bias = nn.Parameter(torch.empty(3 * embed_dim, **fk)) if bias else None
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias, **fk)
+        self.bias_k = self.bias_v = None
+        self.add_zero_attn = False
         self.store_weights, self.attn_weights = False, None  # set store_weights=True to keep the last (B, H, L, S) map
+        self._reset_parameters()
 
-    def _mask(self, attn_mask, key_padding_mask, is_causal, B, L, S, device):
-        "One mask that broadcasts to (B, H, L, S) from the three ways of masking."
+    def _reset_parameters(self):
+        "torch's initialisation: Xavier-uniform input projections, zero biases (out_proj's weight keeps `nn.Linear`'s init)."
+        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+            if w is not None: nn.init.xavier_uniform_(w)
+        if self.in_proj_bias is not None: nn.init.zeros_(self.in_proj_bias); nn.init.zeros_(self.out_proj.bias)
+
+    def _in_proj(self, query, key, value):
+        "q, k, v = the three slices of the packed projection (rows: W_q, W_k, W_v)."
+        E = self.embed_dim
+        ws = self.in_proj_weight.split(E) if self._qkv_same_embed_dim else (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
+        bs = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.split(E)
+        return [F.linear(t, w, b) for t, w, b in zip((query, key, value), ws, bs)]
+
+    def _mask(self, attn_mask, key_padding_mask, is_causal, B, L, S, dtype, device):
+        "One additive float mask that broadcasts to (B, H, L, S), or None."
+        H = self.num_heads
+        if attn_mask is None and is_causal: attn_mask = ~causal_mask(L, S, device)  # torch requires the mask itself; we build it
         if attn_mask is not None:
-            if attn_mask.dim() == 3 and attn_mask.shape == (B*self.num_heads, L, S): attn_mask = attn_mask.view(B, self.num_heads, L, S)
-            elif attn_mask.dim() not in (2, 4):
-                raise ValueError(f"MultiHeadAttention: attn_mask must have shape (L, S)=({L}, {S}), (B*num_heads, L, S)=({B*self.num_heads}, {L}, {S}) "
-                                 f"or broadcast to (B, num_heads, L, S)=({B}, {self.num_heads}, {L}, {S}), got {tuple(attn_mask.shape)}")
-            _check_mask(attn_mask, (B, self.num_heads, L, S), 'MultiHeadAttention')
-        kpm = None
+            if attn_mask.dim() == 2 and tuple(attn_mask.shape) == (L, S): attn_mask = attn_mask[None, None]
+            elif attn_mask.dim() == 3 and tuple(attn_mask.shape) == (B * H, L, S): attn_mask = attn_mask.view(B, H, L, S)
+            else: raise ValueError(f"MultiHeadAttention: attn_mask must have shape (L, S)=({L}, {S}) or (batch*num_heads, L, S)=({B*H}, {L}, {S}) "
+                                   f"as in torch, got {tuple(attn_mask.shape)}")
         if key_padding_mask is not None:
-            if key_padding_mask.shape != (B, S):
-                raise ValueError(f"MultiHeadAttention: key_padding_mask must have shape (B, S)=({B}, {S}), got {tuple(key_padding_mask.shape)}")
-            kpm = ~key_padding_mask[:, None, None, :] if key_padding_mask.dtype == torch.bool else key_padding_mask[:, None, None, :]
-        return _merge_masks([causal_mask(L, S, device) if is_causal else None, attn_mask, kpm])
+            if tuple(key_padding_mask.shape) != (B, S):
+                raise ValueError(f"MultiHeadAttention: key_padding_mask must have shape (batch, S)=({B}, {S}), got {tuple(key_padding_mask.shape)}")
+            key_padding_mask = key_padding_mask[:, None, None, :]
+        am, kpm = _float_mask(attn_mask, dtype, 'attn_mask'), _float_mask(key_padding_mask, dtype, 'key_padding_mask')
+        return am if kpm is None else kpm if am is None else am + kpm
 
     def forward(self,
-                query:Tensor, # (B, L, E)
-                key:Tensor|None=None, # (B, S, E); default `query` (self-attention)
-                value:Tensor|None=None, # (B, S, E); default `key`
-                attn_mask:Tensor|None=None, # (L, S), (B*H, L, S) or broadcast to (B, H, L, S): bool True = may attend, or float added
-                is_causal:bool=False, # also mask future keys (j > i)
-                need_weights:bool=False, # also return the (B, H, L, S) attention weights
-                key_padding_mask:Tensor|None=None, # (B, S): True (or -inf) at padded keys, as in `nn.MultiheadAttention`
-               ): # output (B, L, E), or (output, weights (B, H, L, S)) when need_weights
-        "Project to H heads, attend within each head, concatenate the heads and project back."
+                query:Tensor, # (B, L, E) batch-first, (L, B, E) with batch_first=False, or unbatched (L, E)
+                key:Tensor|None=None, # (B, S, kdim) likewise; default `query` (self-attention)
+                value:Tensor|None=None, # (B, S, vdim) likewise; default `key`
+                key_padding_mask:Tensor|None=None, # (B, S): bool True at padded keys, or float added
+                need_weights:bool=True, # also return the attention weights (else None in their place)
+                attn_mask:Tensor|None=None, # (L, S) or (B*num_heads, L, S): bool True = may NOT attend (torch's module), or float added
+                average_attn_weights:bool=True, # weights averaged over heads (B, L, S); False: per head (B, H, L, S)
+                is_causal:bool=False, # a hint that attn_mask is causal, as in torch; without attn_mask the causal mask is built here
+               ) -> tuple: # (output (B, L, E), weights or None), as `nn.MultiheadAttention`
+        "Project to H heads, attend within each head, concatenate the heads and project back; returns `(output, weights)` like `nn.MultiheadAttention`."
         key = query if key is None else key
         value = key if value is None else value
-        for n, t in (('query', query), ('key', key), ('value', value)):
-            if t.dim() != 3 or t.shape[-1] != self.embed_dim:
-                raise ValueError(f"MultiHeadAttention: {n} must have shape (batch, length, {self.embed_dim}), got {tuple(t.shape)}")
+        if query.dim() not in (2, 3) or key.dim() != query.dim() or value.dim() != query.dim():
+            raise ValueError(f"MultiHeadAttention: query, key and value must all be batched (3-D) or all unbatched (2-D (L, E)), "
+                             f"got {tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
+        unbatched = query.dim() == 2
+        if unbatched:
+            query, key, value = query[None], key[None], value[None]
+            if key_padding_mask is not None: key_padding_mask = key_padding_mask[None]
+        elif not self.batch_first: query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        layout = '(L, E)' if unbatched else '(batch, L, E)' if self.batch_first else '(L, batch, E)'
+        for n, t, w in (('query', query, self.embed_dim), ('key', key, self.kdim), ('value', value, self.vdim)):
+            if t.shape[-1] != w: raise ValueError(f"MultiHeadAttention: {n} must have {w} features (layout {layout}), got {tuple(t.shape[-1:])}")
         (B, L, _), S = query.shape, key.shape[1]
         if key.shape[0] != B or value.shape[:2] != key.shape[:2]:
-            raise ValueError(f"MultiHeadAttention: expected key and value of shape ({B}, S, {self.embed_dim}) with the same S, got key {tuple(key.shape)}, value {tuple(value.shape)}")
-        mask = self._mask(attn_mask, key_padding_mask, is_causal, B, L, S, query.device)
+            raise ValueError(f"MultiHeadAttention: query, key and value must share the batch size and key and value the length (layout {layout}), "
+                             f"got query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}")
+        q, k, v = self._in_proj(query, key, value)
         heads = lambda t: rearrange(t, 'b t (h d) -> b h t d', h=self.num_heads)
-        q, k, v = heads(self.q_proj(query)), heads(self.k_proj(key)), heads(self.v_proj(value))
+        q, k, v = heads(q), heads(k), heads(v)
         p = self.dropout if self.training else 0.0
         w = None
-        if self.fused and not (need_weights or self.store_weights):
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
-        else:
-            w = attention_weights(q, k, mask)
+        if need_weights or self.store_weights or not self.fused:
+            mask = self._mask(attn_mask, key_padding_mask, is_causal, B, L, S, q.dtype, q.device)
+            s = (q * self.head_dim ** -0.5) @ k.mT  # torch scales q first
+            if mask is not None: s = s + mask
+            # torch's rows with every key masked: nan when it returns the weights, zeros (its fused kernel) when not
+            w = s.softmax(-1) if need_weights else _softmax_rows(s)
             if self.store_weights: self.attn_weights = w.detach()
-            out = (F.dropout(w, p) if p > 0 else w) @ v
+            if p > 0: w = F.dropout(w, p)
+            out = w @ v
+        else:
+            if attn_mask is None and key_padding_mask is None and is_causal:
+                out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            else: out = F.scaled_dot_product_attention(q, k, v, attn_mask=self._mask(attn_mask, key_padding_mask, is_causal, B, L, S, q.dtype, q.device), dropout_p=p)
         out = self.out_proj(rearrange(out, 'b h t d -> b t (h d)'))
-        return (out, w) if need_weights else out
+        if need_weights and average_attn_weights: w = w.mean(1)
+        if unbatched: return out[0], (w[0] if need_weights else None)
+        if not self.batch_first: out = out.transpose(0, 1)
+        return out, (w if need_weights else None)
 
 # %% ../nbs/50_attention.ipynb #2cde2200
 def show_attention(weights:Tensor, # (L, S) one attention map
@@ -190,6 +251,7 @@ def show_attention(weights:Tensor, # (L, S) one attention map
                    cmap:str='Blues', # colour map; 0 is white
                   ):
     "Plot an attention map: one row per query, one column per key, darker = more weight."
+    import matplotlib.pyplot as plt  # here, not at import time: `import learnkit.attention` does not load pyplot
     w = weights.detach().float().cpu()
     if w.dim() != 2: raise ValueError(f"show_attention: expected one (L, S) map, got shape {tuple(w.shape)}; index a head first, e.g. w[0, h]")
     if ax is None: _, ax = plt.subplots(figsize=(0.3*w.shape[1] + 1.5, 0.3*w.shape[0] + 1))
@@ -235,31 +297,29 @@ def apply_rope(x:Tensor, # (..., T, D) queries or keys, D even
 # %% ../nbs/50_attention.ipynb #271f2cb0
 @patch
 @torch.no_grad()
-def copy_from_torch(self:MultiHeadAttention, m:nn.MultiheadAttention): # a torch module with the same embed_dim and num_heads
-    "Copy the weights of an `nn.MultiheadAttention` (packed `in_proj_weight`) into this module; returns self."
-    if (m.embed_dim, m.num_heads) != (self.embed_dim, self.num_heads) or not m._qkv_same_embed_dim:
-        raise ValueError(f"copy_from_torch: need embed_dim={self.embed_dim}, num_heads={self.num_heads} and equal q/k/v widths, "
-                         f"got embed_dim={m.embed_dim}, num_heads={m.num_heads}")
-    if (m.in_proj_bias is None) != (self.q_proj.bias is None): raise ValueError("copy_from_torch: one module has biases and the other has not")
-    for i, lin in enumerate((self.q_proj, self.k_proj, self.v_proj)):  # in_proj_weight stacks W_q, W_k, W_v as rows
-        lin.weight.copy_(m.in_proj_weight[i*self.embed_dim:(i+1)*self.embed_dim])
-        if lin.bias is not None: lin.bias.copy_(m.in_proj_bias[i*self.embed_dim:(i+1)*self.embed_dim])
-    self.out_proj.weight.copy_(m.out_proj.weight)
-    if self.out_proj.bias is not None: self.out_proj.bias.copy_(m.out_proj.bias)
+def copy_from_torch(self:MultiHeadAttention, m:nn.MultiheadAttention): # a torch module with the same sizes
+    "Copy the weights of an `nn.MultiheadAttention` into this module (the same `state_dict` keys); returns self."
+    if (m.embed_dim, m.num_heads, m.kdim, m.vdim) != (self.embed_dim, self.num_heads, self.kdim, self.vdim):
+        raise ValueError(f"copy_from_torch: need embed_dim={self.embed_dim}, num_heads={self.num_heads}, kdim={self.kdim}, vdim={self.vdim}, "
+                         f"got embed_dim={m.embed_dim}, num_heads={m.num_heads}, kdim={m.kdim}, vdim={m.vdim}")
+    if m.bias_k is not None or m.add_zero_attn: raise ValueError("copy_from_torch: add_bias_kv and add_zero_attn are not supported")
+    if (m.in_proj_bias is None) != (self.in_proj_bias is None): raise ValueError("copy_from_torch: one module has biases and the other has not")
+    self.load_state_dict(m.state_dict())
     return self
 
 @patch(cls_method=True)
-def from_torch(cls:MultiHeadAttention, m:nn.MultiheadAttention): # without bias_k/bias_v or kdim/vdim
-    "A `MultiHeadAttention` with the weights (dtype, device, dropout) of the torch module `m`."
-    return cls(m.embed_dim, m.num_heads, m.dropout, bias=m.in_proj_bias is not None).to(m.in_proj_weight).copy_from_torch(m)
+def from_torch(cls:MultiHeadAttention, m:nn.MultiheadAttention): # without bias_k/bias_v or add_zero_attn
+    "A `MultiHeadAttention` with the weights, dtype, device, dropout and `batch_first` of the torch module `m`."
+    w = m.out_proj.weight
+    return cls(m.embed_dim, m.num_heads, m.dropout, bias=m.in_proj_bias is not None, kdim=m.kdim, vdim=m.vdim,
+               batch_first=m.batch_first, device=w.device, dtype=w.dtype).copy_from_torch(m)
 
 @patch
 @torch.no_grad()
-def to_torch(self:MultiHeadAttention) -> nn.MultiheadAttention: # batch_first, same weights
-    "An `nn.MultiheadAttention` (batch_first) with this module's weights. Beware: its bool `attn_mask` means True = may NOT attend."
-    m = nn.MultiheadAttention(self.embed_dim, self.num_heads, self.dropout, bias=self.q_proj.bias is not None, batch_first=True).to(self.out_proj.weight)
-    m.in_proj_weight.copy_(torch.cat([self.q_proj.weight, self.k_proj.weight, self.v_proj.weight]))
-    if m.in_proj_bias is not None: m.in_proj_bias.copy_(torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]))
-    m.out_proj.weight.copy_(self.out_proj.weight)
-    if m.out_proj.bias is not None: m.out_proj.bias.copy_(self.out_proj.bias)
-    return m
+def to_torch(self:MultiHeadAttention) -> nn.MultiheadAttention: # same weights, same batch_first
+    "An `nn.MultiheadAttention` with this module's weights and `batch_first`; the two take the same arguments and masks."
+    w = self.out_proj.weight
+    m = nn.MultiheadAttention(self.embed_dim, self.num_heads, self.dropout, bias=self.in_proj_bias is not None, kdim=self.kdim, vdim=self.vdim,
+                              batch_first=self.batch_first, device=w.device, dtype=w.dtype)
+    m.load_state_dict(self.state_dict())
+    return m.train(self.training)

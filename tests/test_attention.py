@@ -77,66 +77,178 @@ def test_dropout_zeroes_and_rescales():
     assert out.shape == (1, 64, 8) and not torch.allclose(out, scaled_dot_product_attention(q, k, v))
 
 
-def _pair(E, H, bias, gen_seed):
+def _pair(E, H, bias, gen_seed, batch_first=True, kdim=None, vdim=None):
     torch.manual_seed(gen_seed)
-    ref = nn.MultiheadAttention(E, H, bias=bias, batch_first=True).double()
+    ref = nn.MultiheadAttention(E, H, bias=bias, batch_first=batch_first, kdim=kdim, vdim=vdim, dtype=torch.float64)
     with torch.no_grad():  # torch zeroes its biases at init: randomise them so that they are really compared
         for p in ref.parameters(): p.copy_(torch.randn_like(p) * 0.5)
-    return MultiHeadAttention.from_torch(ref).double(), ref
+    ours = MultiHeadAttention(E, H, bias=bias, batch_first=batch_first, kdim=kdim, vdim=vdim, dtype=torch.float64)
+    ours.load_state_dict(ref.state_dict())  # torch's state_dict loads as it is
+    return ours, ref
 
 
-@pytest.mark.parametrize('E,H,bias', [(8, 2, True), (12, 3, False), (16, 4, True), (6, 1, True)])
-def test_mha_matches_torch(E, H, bias):
-    ours, ref = _pair(E, H, bias, E + H)
+def _close(a, b, msg=''):
+    if a is None or b is None: assert a is None and b is None, msg
+    else: torch.testing.assert_close(a, b, equal_nan=True, msg=lambda m: f"{msg}: {m}")
+
+
+def _mha_cases(B, H, L, S, gen):
+    "Every kind of mask nn.MultiheadAttention accepts, in torch's convention (bool True = masked out), with its own arguments."
+    bad = torch.rand(L, S, generator=gen) > 0.6; bad[:, 0] = False  # every query keeps a key
+    bad3 = torch.rand(B * H, L, S, generator=gen) > 0.6; bad3[..., 0] = False
+    fmask = torch.randn(L, S, generator=gen, dtype=torch.float64)
+    fmask3 = torch.randn(B * H, L, S, generator=gen, dtype=torch.float64).masked_fill(bad3, float('-inf'))
+    kpm = torch.zeros(B, S, dtype=torch.bool); kpm[0, S - 2:] = True; kpm[-1, S - 1:] = True
+    kpm_f = torch.zeros(B, S, dtype=torch.float64).masked_fill(kpm, float('-inf'))
+    causal = torch.ones(L, S, dtype=torch.bool).triu(1)
+    masks = [dict(), dict(attn_mask=bad), dict(attn_mask=bad3), dict(attn_mask=fmask), dict(attn_mask=fmask3),
+             dict(key_padding_mask=kpm), dict(key_padding_mask=kpm_f), dict(attn_mask=bad, key_padding_mask=kpm),
+             dict(attn_mask=fmask, key_padding_mask=kpm_f), dict(attn_mask=bad3, key_padding_mask=kpm_f),
+             dict(attn_mask=causal, is_causal=True), dict(attn_mask=causal, is_causal=True, key_padding_mask=kpm)]
+    flags = [dict(), dict(need_weights=False), dict(average_attn_weights=False), dict(need_weights=True, average_attn_weights=True)]
+    return [{**m, **f} for m in masks for f in flags]
+
+
+@pytest.mark.parametrize('E,H,bias,batch_first', [(8, 2, True, True), (12, 3, False, True), (16, 4, True, False), (6, 1, True, True)])
+def test_mha_matches_torch(E, H, bias, batch_first):
+    "Torch's own argument combinations, positionally and by name; outputs, weights and every gradient (float64, eval)."
+    ours, ref = _pair(E, H, bias, E + H, batch_first)
+    ours.eval(); ref.eval()
     gen = torch.Generator().manual_seed(E)
     B, L, S = 3, 5, 7
-    x, mem = _leaf(B, L, E, gen=gen), _leaf(B, S, E, gen=gen)
-    keep = torch.rand(L, S, generator=gen) > 0.4; keep[:, 0] = True
-    fmask = torch.randn(L, S, generator=gen, dtype=torch.float64)
-    kpm = padding_mask([7, 4, 5], S)
-    kpm_f = torch.zeros(B, S, dtype=torch.float64).masked_fill(kpm, float('-inf'))  # the same padding as an additive mask
-    cases = [  # (our kwargs, torch kwargs): torch's bool attn_mask means True = may NOT attend
-        (dict(), dict()),
-        (dict(attn_mask=keep), dict(attn_mask=~keep)),
-        (dict(attn_mask=fmask), dict(attn_mask=fmask)),
-        (dict(key_padding_mask=kpm), dict(key_padding_mask=kpm)),
-        (dict(attn_mask=keep, key_padding_mask=kpm), dict(attn_mask=~keep, key_padding_mask=kpm)),
-        (dict(attn_mask=fmask, key_padding_mask=kpm_f), dict(attn_mask=fmask, key_padding_mask=kpm_f)),
-        (dict(attn_mask=fmask, key_padding_mask=kpm), dict(attn_mask=fmask, key_padding_mask=kpm_f)),
-    ]
-    for kw_ours, kw_ref in cases:  # cross-attention: queries from x, keys and values from mem
-        o, g_o = _grads(lambda x, m: ours(x, m, m, **kw_ours), x, mem)
-        r, g_r = _grads(lambda x, m: ref(x, m, m, need_weights=False, **kw_ref)[0], x, mem)
-        torch.testing.assert_close(o, r, msg=lambda m: f"{kw_ours.keys()}: {m}")
-        for a, e in zip(g_o, g_r): torch.testing.assert_close(a, e)
-        pg_o = [p.grad.clone() for p in (ours.q_proj.weight, ours.out_proj.weight)]
-        torch.testing.assert_close(pg_o[0], ref.in_proj_weight.grad[:E]); torch.testing.assert_close(pg_o[1], ref.out_proj.weight.grad)
-        ours.zero_grad(); ref.zero_grad()
-    # self-attention, causal, with weights per head
-    c = ~causal_mask(L)
-    o, w = ours(x, x, x, is_causal=True, need_weights=True)
-    r, rw = ref(x, x, x, attn_mask=c, average_attn_weights=False)
-    torch.testing.assert_close(o, r); torch.testing.assert_close(w, rw)
-    assert w.shape == (B, H, L, L)
-    torch.testing.assert_close(ours(x), ref(x, x, x, need_weights=False)[0])  # key and value default to query
+    shape = lambda T: (B, T, E) if batch_first else (T, B, E)
+    x, mem = _leaf(*shape(L), gen=gen), _leaf(*shape(S), gen=gen)
+    for kw in _mha_cases(B, H, L, S, gen):
+        for self_attn in (False, True):
+            if self_attn and (kw.get('attn_mask') is not None or kw.get('key_padding_mask') is not None): continue
+            args = (lambda x, m: (x, x, x)) if self_attn else (lambda x, m: (x, m, m))
+            o, w = ours(*args(x, mem), **kw); r, rw = ref(*args(x, mem), **kw)
+            _close(o, r, str(kw)); _close(w, rw, f"weights {kw}")
+            if kw.get('need_weights', True):
+                assert w.shape == ((B, L, L if self_attn else S) if kw.get('average_attn_weights', True) else (B, H, L, L if self_attn else S))
+            g = torch.linspace(-1, 1, o.numel(), dtype=o.dtype).view(o.shape)
+            ga = torch.autograd.grad((o * g).sum(), [x, mem, *ours.parameters()], allow_unused=True)
+            gb = torch.autograd.grad((r * g).sum(), [x, mem, *ref.parameters()], allow_unused=True)
+            for a, b in zip(ga, gb): _close(a, b, f"grad {kw}")
+    # positional arguments in torch's order: query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights, is_causal
+    kpm = torch.zeros(B, S, dtype=torch.bool); kpm[1, -3:] = True
+    am = torch.rand(L, S, generator=gen) > 0.7; am[:, 0] = False
+    _close(ours(x, mem, mem, kpm, True, am, False)[1], ref(x, mem, mem, kpm, True, am, False)[1], 'positional')
 
 
-def test_mha_fused_path_and_store_weights():
-    ours, ref = _pair(16, 4, True, 0)
-    x = torch.randn(2, 6, 16, dtype=torch.float64)
-    kpm = padding_mask([6, 3])
-    slow = ours(x, is_causal=True, key_padding_mask=kpm)
+def test_mha_unbatched_and_kdim_vdim():
+    ours, ref = _pair(8, 2, True, 1, kdim=5, vdim=3); ours.eval(); ref.eval()
+    q, k, v = torch.randn(4, 8, dtype=torch.float64), torch.randn(6, 5, dtype=torch.float64), torch.randn(6, 3, dtype=torch.float64)
+    kpm = torch.tensor([False] * 5 + [True]); am = torch.zeros(2, 4, 6, dtype=torch.bool); am[1, :, 2] = True
+    for kw in (dict(), dict(key_padding_mask=kpm), dict(attn_mask=am, average_attn_weights=False), dict(need_weights=False)):
+        o, w = ours(q, k, v, **kw); r, rw = ref(q, k, v, **kw)
+        _close(o, r, str(kw)); _close(w, rw, str(kw))
+    assert set(ours.state_dict()) == set(ref.state_dict()) == {'q_proj_weight', 'k_proj_weight', 'v_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias'}
+
+
+def test_mha_torch_style_causal_mask_and_tuple_result():
+    "The issue-13 traps: a torch-style bool causal mask (True = masked) and `mha(q, k, v)[0]`."
+    ours, ref = _pair(8, 2, True, 7); ours.eval(); ref.eval()
+    x = torch.randn(2, 6, 8, dtype=torch.float64)
+    tri = torch.nn.Transformer.generate_square_subsequent_mask(6, dtype=torch.float64)  # float -inf above the diagonal
+    c = torch.ones(6, 6, dtype=torch.bool).triu(1)  # torch: True = masked
+    for m in (c, tri):
+        _close(ours(x, x, x, attn_mask=m)[0], ref(x, x, x, attn_mask=m)[0])
+        _close(ours(x, x, x, attn_mask=m, is_causal=True)[0], ref(x, x, x, attn_mask=m, is_causal=True)[0])
+    out = ours(x, x, x)
+    assert isinstance(out, tuple) and len(out) == 2 and out[0].shape == (2, 6, 8) and out[1].shape == (2, 6, 6)
+    assert ours(x, x, x, need_weights=False)[1] is None
+    # our extension: is_causal without a mask builds it (torch raises "Need attn_mask")
+    _close(ours(x, x, x, is_causal=True)[0], ref(x, x, x, attn_mask=c)[0])
+    _close(ours(x, is_causal=True, need_weights=False)[0], ref(x, x, x, attn_mask=c, need_weights=False)[0])
+
+
+def test_mha_all_keys_padded_like_torch():
+    "A sequence whose keys are all padded: nan with the weights (torch's math path), zeros without (torch's fused kernel)."
+    ours, ref = _pair(8, 2, True, 2); ours.train(); ref.train()  # train mode: torch skips its inference fast path
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    kpm = torch.tensor([[True] * 5, [False] * 3 + [True] * 2])
+    for nw in (True, False):
+        o, w = ours(x, x, x, key_padding_mask=kpm, need_weights=nw); r, rw = ref(x, x, x, key_padding_mask=kpm, need_weights=nw)
+        _close(o, r, f'need_weights={nw}'); _close(w, rw)
+    assert ours(x, x, x, key_padding_mask=kpm)[0][0].isnan().all()
     ours.fused = True
-    torch.testing.assert_close(ours(x, is_causal=True, key_padding_mask=kpm), slow)
-    ours.store_weights = True; ours(x, is_causal=True)
-    assert ours.attn_weights.shape == (2, 4, 6, 6) and not ours.attn_weights.requires_grad
+    _close(ours(x, x, x, key_padding_mask=kpm, need_weights=False)[0], ref(x, x, x, key_padding_mask=kpm, need_weights=False)[0])
 
 
-def test_mha_to_torch_and_state_dict():
+def test_mha_state_dict_both_ways_and_init():
+    ref = nn.MultiheadAttention(8, 2, batch_first=True)
     ours = MultiHeadAttention(8, 2)
+    assert list(ours.state_dict()) == list(ref.state_dict()) == ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias']
+    ours.load_state_dict(ref.state_dict()); ref2 = nn.MultiheadAttention(8, 2, batch_first=True); ref2.load_state_dict(ours.state_dict())
     x = torch.randn(2, 4, 8)
-    torch.testing.assert_close(ours.to_torch()(x, x, x, need_weights=False)[0], ours(x))
-    assert set(ours.state_dict()) == {f'{p}_proj.{w}' for p in 'qkv' for w in ('weight', 'bias')} | {'out_proj.weight', 'out_proj.bias'}
+    _close(ours(x, x, x)[0], ref(x, x, x)[0]); _close(ref2(x, x, x)[0], ref(x, x, x)[0])
+    torch.manual_seed(0); a = nn.MultiheadAttention(8, 2, batch_first=True)
+    torch.manual_seed(0); b = MultiHeadAttention(8, 2)
+    for (n, p), (m, q) in zip(a.state_dict().items(), b.state_dict().items()): assert n == m and torch.equal(p, q), n  # same init, same seed
+    for bias in (True, False):
+        m = MultiHeadAttention(8, 2, bias=bias)
+        _close(m.to_torch()(x, x, x)[0], m(x, x, x)[0]); _close(MultiHeadAttention.from_torch(m.to_torch())(x)[0], m(x)[0])
+    torch.testing.assert_close(MultiHeadAttention(8, 2).copy_from_torch(ref)(x, x, x)[0], ref(x, x, x)[0])
+
+
+def test_mha_dtype_device_arguments():
+    m = MultiHeadAttention(8, 2, device='cpu', dtype=torch.float64)
+    assert {p.dtype for p in m.parameters()} == {torch.float64} and {p.device.type for p in m.parameters()} == {'cpu'}
+    r = nn.MultiheadAttention(8, 2, 0.0, True, False, False, None, None, True, 'cpu', torch.float64)
+    m2 = MultiHeadAttention(8, 2, 0.0, True, False, False, None, None, True, 'cpu', torch.float64)  # torch's positional order
+    m2.load_state_dict(r.state_dict()); x = torch.randn(1, 3, 8, dtype=torch.float64)
+    _close(m2(x, x, x)[0], r(x, x, x)[0])
+    assert MultiHeadAttention.from_torch(r).in_proj_weight.dtype == torch.float64
+
+
+def test_mha_dropout_eval_and_training():
+    torch.manual_seed(6)
+    ref = nn.MultiheadAttention(8, 2, dropout=0.5, batch_first=True)
+    m = MultiHeadAttention(8, 2, dropout=0.5); m.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 5, 8)
+    m.eval(); ref.eval(); _close(m(x, x, x)[0], ref(x, x, x)[0]); _close(m(x, x, x)[1], ref(x, x, x)[1])
+    m.train(); assert not torch.allclose(m(x)[0], m(x)[0])
+    torch.manual_seed(1); o1, w1 = m(x, x, x)
+    assert ((w1 == 0).float().mean() > 0.2) and o1.shape == (2, 5, 8)  # torch returns the weights after dropout
+
+
+def test_mha_rejects_what_it_does_not_do():
+    with pytest.raises(NotImplementedError, match='add_bias_kv'): MultiHeadAttention(8, 2, add_bias_kv=True)
+    with pytest.raises(NotImplementedError, match='add_zero_attn'): MultiHeadAttention(8, 2, add_zero_attn=True)
+    m = MultiHeadAttention(8, 2)
+    with pytest.raises(ValueError, match='only bool and floating'): m(torch.randn(1, 3, 8), attn_mask=torch.zeros(3, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match='batched'): m(torch.randn(1, 3, 8), torch.randn(3, 8), torch.randn(3, 8))
+
+
+def test_mha_batch_first_false_is_torchs_layout():
+    ours, ref = _pair(8, 2, True, 3, batch_first=False); ours.eval(); ref.eval()
+    x = torch.randn(6, 2, 8, dtype=torch.float64)  # (L, B, E)
+    _close(ours(x, x, x)[0], ref(x, x, x)[0]); _close(ours(x, x, x)[1], ref(x, x, x)[1])
+    assert ours(x, x, x)[0].shape == (6, 2, 8)
+
+
+def test_mha_compiles_without_graph_breaks():
+    import torch._dynamo as dynamo
+    m = MultiHeadAttention(8, 2).eval(); x = torch.randn(2, 5, 8)
+    kpm = padding_mask([5, 3])
+    for kw in (dict(), dict(key_padding_mask=kpm, need_weights=False), dict(is_causal=True)):
+        dynamo.reset()
+        ex = dynamo.explain(lambda x: m(x, x, x, **kw)[0])(x)
+        assert ex.graph_break_count == 0, (kw, ex.break_reasons)
+    dynamo.reset()
+    ex = dynamo.explain(lambda q: scaled_dot_product_attention(q, q, q, attn_mask=causal_mask(5)))(x)
+    assert ex.graph_break_count == 0, ex.break_reasons
+
+
+def test_first_masked_call_does_not_import_sympy():
+    import subprocess, sys
+    code = ("import sys, torch; from learnkit.attention import MultiHeadAttention, scaled_dot_product_attention, causal_mask\n"
+            "q = torch.randn(1, 4, 8); scaled_dot_product_attention(q, q, q, attn_mask=causal_mask(4))\n"
+            "m = MultiHeadAttention(8, 2); m(q, q, q, attn_mask=~causal_mask(4), key_padding_mask=torch.zeros(1, 4, dtype=torch.bool))\n"
+            "print('sympy' in sys.modules, 'matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ['False', 'False'], out
 
 
 def test_mha_causal_never_sees_the_future():
@@ -144,8 +256,8 @@ def test_mha_causal_never_sees_the_future():
     m = MultiHeadAttention(8, 2).eval()
     x = torch.randn(1, 6, 8)
     y = x.clone(); y[:, 4:] = torch.randn(1, 2, 8)  # change the future only
-    torch.testing.assert_close(m(x, is_causal=True)[:, :4], m(y, is_causal=True)[:, :4])
-    assert not torch.allclose(m(x)[:, :4], m(y)[:, :4]), "without the mask the past does see the future"
+    torch.testing.assert_close(m(x, is_causal=True)[0][:, :4], m(y, is_causal=True)[0][:, :4])
+    assert not torch.allclose(m(x)[0][:, :4], m(y)[0][:, :4]), "without the mask the past does see the future"
 
 
 def test_mha_padding_does_not_change_real_tokens():
@@ -153,8 +265,20 @@ def test_mha_padding_does_not_change_real_tokens():
     m = MultiHeadAttention(8, 2).eval()
     x = torch.randn(1, 3, 8)
     padded = torch.cat([x, torch.randn(1, 2, 8)], 1)  # 2 pad positions of junk
-    out = m(padded, key_padding_mask=padding_mask([3], 5))
-    torch.testing.assert_close(out[:, :3], m(x))
+    out = m(padded, key_padding_mask=padding_mask([3], 5))[0]
+    torch.testing.assert_close(out[:, :3], m(x)[0])
+
+
+def test_mha_fused_path_and_store_weights():
+    ours, ref = _pair(16, 4, True, 0); ours.eval()
+    x = torch.randn(2, 6, 16, dtype=torch.float64)
+    kpm = padding_mask([6, 3])
+    slow = ours(x, is_causal=True, key_padding_mask=kpm, need_weights=False)[0]
+    ours.fused = True
+    torch.testing.assert_close(ours(x, is_causal=True, key_padding_mask=kpm, need_weights=False)[0], slow)
+    torch.testing.assert_close(ours(x, is_causal=True, need_weights=False)[0], ours(x, attn_mask=~causal_mask(6))[0])
+    ours.store_weights = True; ours(x, is_causal=True, need_weights=False)
+    assert ours.attn_weights.shape == (2, 4, 6, 6) and not ours.attn_weights.requires_grad
 
 
 def test_sinusoidal_positions():
@@ -195,6 +319,11 @@ def test_masks():
     assert causal_mask(2, 4).shape == (2, 4)
     assert torch.equal(padding_mask([1, 3]), torch.tensor([[False, True, True], [False, False, False]]))
     assert padding_mask([2], 4).tolist() == [[False, False, True, True]]
+    assert padding_mask([], 3).shape == (0, 3) and padding_mask(torch.tensor([0, 2])).tolist() == [[True, True], [False, False]]
+    with pytest.raises(ValueError, match='no lengths'): padding_mask([])
+    with pytest.raises(ValueError, match='integers'): padding_mask([1.5, 2.0])
+    with pytest.raises(ValueError, match='>= 0'): padding_mask([-1, 2])
+    with pytest.raises(ValueError, match=r'shape \(B,\)'): padding_mask([[1, 2]])
 
 
 def test_bad_inputs():
@@ -208,8 +337,9 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match='even'): rope_frequencies(5)
     with pytest.raises(ValueError, match='T=4'): apply_rope(torch.randn(4, 8), pos=torch.arange(5))
     m = MultiHeadAttention(8, 2)
-    with pytest.raises(ValueError, match=r'\(batch, length, 8\)'): m(torch.randn(4, 8))
-    with pytest.raises(ValueError, match=r'\(batch, length, 8\)'): m(torch.randn(2, 4, 6))
+    with pytest.raises(ValueError, match='8 features'): m(torch.randn(4, 6))
+    with pytest.raises(ValueError, match='8 features'): m(torch.randn(2, 4, 6))
+    with pytest.raises(ValueError, match='batched'): m(torch.randn(4,))
     with pytest.raises(ValueError, match='attn_mask'): m(q, attn_mask=torch.ones(4, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match='attn_mask'): m(q, attn_mask=torch.ones(3, 4, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match='key_padding_mask'): m(q, key_padding_mask=torch.zeros(2, 5, dtype=torch.bool))
@@ -227,11 +357,3 @@ def test_attention_scores_and_show_attention():
     ax = show_attention(attention_weights(q, k), 'abc', 'vwxyz', title='t')
     assert [t.get_text() for t in ax.get_xticklabels()] == list('vwxyz')
     with pytest.raises(ValueError, match='one \\(L, S\\) map'): show_attention(torch.rand(2, 3, 5))
-
-
-def test_mha_dropout_only_in_training():
-    torch.manual_seed(6)
-    m = MultiHeadAttention(8, 2, dropout=0.5)
-    x = torch.randn(2, 5, 8)
-    m.eval(); torch.testing.assert_close(m(x), m(x))
-    m.train(); assert not torch.allclose(m(x), m(x))
