@@ -8,6 +8,7 @@ Docs: https://learnkit.github.io/learnkit/exercises.html.md"""
 # %% ../nbs/01_exercises.ipynb #f4454d18
 from __future__ import annotations
 import ast, copy, dis, importlib, math, os, re, sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -206,6 +207,21 @@ def get_key(name:str) -> Key:
     if name not in KEYS: raise KeyError(f"no answer key named {name!r}: is learnkit up to date (nbdev-export, or pip install -U)?")
     return KEYS[name]
 
+@contextmanager
+def _seeded(seed:int=0):
+    "Fixed seeds inside (a key's random cases are the same on every run), the caller's random state restored after."
+    import random
+    torch = sys.modules.get('torch')
+    py, npst = random.getstate(), np.random.get_state()
+    ts = torch.default_generator.get_state() if torch else None
+    try:
+        random.seed(seed); np.random.seed(seed)
+        if torch: torch.default_generator.manual_seed(seed)
+        yield
+    finally:
+        random.setstate(py); np.random.set_state(npst)
+        if torch: torch.default_generator.set_state(ts)
+
 def check(name:str, # the exercise's key, '<module>.<exercise>'
           got, # your answer: a value, or the function or class you wrote
          ) -> None:
@@ -219,7 +235,8 @@ def check(name:str, # the exercise's key, '<module>.<exercise>'
         msg = f"· {what}: not attempted yet. Replace the `...` marked `# fill in code here`, then run the cell again."
         if _strict(): raise NotAttempted(msg)
         print(msg); return
-    try: key.verify(got, {**ns, '__what__': what})
+    try:
+        with _seeded(): key.verify(got, {**ns, '__what__': what})
     except ExerciseFailed as e:
         _LOG.append((name, 'failed'))
         raise ExerciseFailed(f"✗ {e}" + (f"\n  Hint: {key.hint}" if key.hint else '')) from None
