@@ -27,13 +27,16 @@ def _topo(root) -> list:
 
 # %% ../nbs/11_backprop.ipynb #8dd924a8
 class Value:
-    "A scalar that records how it was computed, so that `backward()` fills `grad` of everything it depends on."
+    """A scalar that records how it was computed, so that `backward()` fills `grad` of everything it depends on.
+    Its local derivatives are numbers fixed in the forward pass, so changing `.data` after it (unlike in torch, which
+    raises) leaves `backward()` with the forward pass's gradients."""
     __slots__ = ('data', 'grad', '_prev', '_local', '_op')
     def __init__(self,
                  data:float, # the number
                  _prev:tuple=(), # the Values this one was computed from (empty for a leaf)
                  _local:tuple=(), # d self / d each of `_prev`, found in the forward pass
                  _op:str=''): # the op's name, for drawing graphs
+        "A leaf holding the number `data` (the other arguments are for the ops that build a graph)."
         if isinstance(data, Value): raise TypeError("Value(data) expects a number, got a Value; use it directly")
         try: self.data = float(data) if not isinstance(data, (str, bytes)) else float('')
         except (TypeError, ValueError): raise TypeError(f"Value(data) expects a real number, got {type(data).__name__}: {data!r}") from None
@@ -43,6 +46,7 @@ class Value:
 # %% ../nbs/11_backprop.ipynb #05280a45
 @patch
 def __add__(self:Value, other):
+    "`self + other`; local derivatives 1 and 1."
     other = other if isinstance(other, Value) else Value(other)
     return Value(self.data + other.data, (self, other), (1.0, 1.0), '+')
 
@@ -61,48 +65,69 @@ def backward(self:Value):
 # %% ../nbs/11_backprop.ipynb #d06cc780
 @patch
 def __mul__(self:Value, other):
+    "`self * other`; local derivatives: the other input."
     other = other if isinstance(other, Value) else Value(other)
     return Value(self.data * other.data, (self, other), (other.data, self.data), '*')
 
 # %% ../nbs/11_backprop.ipynb #34ea2e7a
-@patch
-def __pow__(self:Value, k:float):
-    if not isinstance(k, (int, float)): raise TypeError(f"Value ** k needs a plain number k, got {type(k).__name__}")
-    return Value(self.data ** k, (self,), (k * self.data ** (k - 1),), f'**{k}')
+def _f(op, *xs) -> float:
+    "`op` on floats the way torch computes it: numpy's float64 rules give inf for 1/0 and 0 ** -1, NaN for 0/0, no exception."
+    with np.errstate(all='ignore'): return float(op(*map(np.float64, xs)))
+
+def _dpow(a:float, k:float) -> float:
+    "d a**k / da = k·a**(k-1), and 0 where k == 0 (a**0 is constant; torch's rule too)."
+    return 0.0 if k == 0 else k * _f(np.power, a, k - 1)
 
 @patch
-def __neg__(self:Value): return self * -1.0
+def __pow__(self:Value, k):
+    "`self ** k` for a number or a Value `k`; local derivatives k·self**(k-1) and self**k·log(self)."
+    if isinstance(k, Value):  # d/dk a**k = a**k·log a; 0 where a == 0 and k >= 0, as in torch
+        out = _f(np.power, self.data, k.data)
+        dk = 0.0 if self.data == 0 and k.data >= 0 else out * _f(np.log, self.data)
+        return Value(out, (self, k), (_dpow(self.data, k.data), dk), '**')
+    if not isinstance(k, (int, float)): raise TypeError(f"Value ** k needs a number or a Value k, got {type(k).__name__}")
+    return Value(_f(np.power, self.data, k), (self,), (_dpow(self.data, k),), f'**{k}')
+
 @patch
-def __sub__(self:Value, other): return self + (-other)
+def __truediv__(self:Value, other):
+    "`self / other`; local derivatives 1/other and -(self/other)/other. Division by zero gives inf or NaN, as in torch."
+    other = other if isinstance(other, Value) else Value(other)
+    a, b = self.data, other.data
+    return Value(_f(np.divide, a, b), (self, other), (_f(np.divide, 1.0, b), -_f(np.divide, _f(np.divide, a, b), b)), '/')
+
 @patch
-def __truediv__(self:Value, other): return self * (other if isinstance(other, Value) else Value(other)) ** -1
+def __neg__(self:Value): "`-self`, as `self * -1`."; return self * -1.0
 @patch
-def __radd__(self:Value, other): return self + other
+def __sub__(self:Value, other): "`self - other`, as `self + (-other)`."; return self + (-other)
 @patch
-def __rmul__(self:Value, other): return self * other
+def __radd__(self:Value, other): "`other + self`."; return self + other
 @patch
-def __rsub__(self:Value, other): return (-self) + other
+def __rmul__(self:Value, other): "`other * self`."; return self * other
 @patch
-def __rtruediv__(self:Value, other): return Value(other) / self
+def __rsub__(self:Value, other): "`other - self`."; return (-self) + other
+@patch
+def __rtruediv__(self:Value, other): "`other / self`."; return Value(other) / self
+@patch
+def __rpow__(self:Value, other): "`other ** self`, e.g. `2 ** v`."; return Value(other) ** self
 
 # %% ../nbs/11_backprop.ipynb #78ae1b6b
 @patch
 def relu(self:Value) -> Value:
-    "max(self, 0); local derivative 1 where self > 0, else 0."
-    return Value(self.data if self.data > 0 else 0.0, (self,), (1.0 if self.data > 0 else 0.0,), 'relu')
+    "max(self, 0), NaN kept (as torch); local derivative 0 where self <= 0, else 1."
+    off = self.data <= 0   # False for NaN, so NaN passes through, as in torch
+    return Value(0.0 if off else self.data, (self,), (0.0 if off else 1.0,), 'relu')
 @patch
 def tanh(self:Value) -> Value:
     "tanh(self); local derivative 1 - tanh²."
     t = math.tanh(self.data); return Value(t, (self,), (1 - t * t,), 'tanh')
 @patch
 def exp(self:Value) -> Value:
-    "`e**self`; local derivative `e**self`."
-    e = math.exp(self.data); return Value(e, (self,), (e,), 'exp')
+    "`e**self` (inf when it overflows, as torch); local derivative `e**self`."
+    e = _f(np.exp, self.data); return Value(e, (self,), (e,), 'exp')
 @patch
 def log(self:Value) -> Value:
-    "Natural log of a positive Value; local derivative 1/self."
-    if self.data <= 0: raise ValueError(f"log needs a positive input, got {self.data}")
-    return Value(math.log(self.data), (self,), (1 / self.data,), 'log')
+    "Natural log (`log(0) = -inf`, NaN below 0, as torch); local derivative 1/self."
+    return Value(_f(np.log, self.data), (self,), (_f(np.divide, 1.0, self.data),), 'log')
 
 # %% ../nbs/11_backprop.ipynb #ed1e98a9
 def _unbroadcast(g:np.ndarray, shape:tuple) -> np.ndarray:
@@ -121,32 +146,47 @@ class Tensor:
                  _prev:tuple=(), # the tensors this one was computed from
                  _backward=None, # g -> one gradient per tensor in `_prev`
                  _op:str=''): # the op's name
+        "Wrap `data` (no copy); leaves get `grad` from `backward()` when `requires_grad`."
         data = np.asarray(data.data if isinstance(data, Tensor) else data)
         if data.dtype == object or not np.issubdtype(data.dtype, np.number):
             raise TypeError(f"Tensor needs numeric data, got dtype {data.dtype}")
-        self.data = data if np.issubdtype(data.dtype, np.floating) else data.astype(np.float32)
+        self._data = data if np.issubdtype(data.dtype, np.floating) else data.astype(np.float32)
         self.grad, self.requires_grad, self._prev, self._backward, self._op = None, requires_grad, _prev, _backward, _op
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    def item(self) -> float: return self.data.item()
-    def numpy(self) -> np.ndarray: return self.data
+        self._version, self._saved = [0], ()  # in-place changes of data; (tensor, version) pairs backward relies on
+    @property
+    def data(self) -> np.ndarray:
+        "The numbers. Changing them in place (`t.data -= ...`) makes a new version of `t`, which backward checks."
+        return self._data
+    @data.setter
+    def data(self, value):
+        if value is self._data: self._version[0] += 1   # `t.data -= x` hands back the same array, changed in place
+        self._data = value
+    shape = property(lambda self: self.data.shape, doc="The array's shape, a tuple.")
+    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
+    dtype = property(lambda self: self.data.dtype, doc="The numpy dtype.")
+    def item(self) -> float: "The value of a one-element tensor, as a Python number."; return self.data.item()
+    def numpy(self) -> np.ndarray: "The numbers as a numpy array (shared, not copied)."; return self.data
     def __repr__(self): return f"Tensor({np.array2string(self.data, precision=4, threshold=8)}, shape={self.shape})"
 
 def _lift(x, like:Tensor) -> Tensor:
     "Wrap a number or array as a constant Tensor with `like`'s dtype (so float32 stays float32)."
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=like.dtype), requires_grad=False)
 
-def _node(data, prev:tuple, backward, op:str) -> Tensor:
-    "The result of an op: tracked (with its inputs and backward) only if some input needs a gradient."
-    if any(p.requires_grad for p in prev): return Tensor(data, True, prev, backward, op)
-    return Tensor(data, False)
+def _node(data, prev:tuple, backward, op:str, saves:tuple=(), saves_out:bool=False) -> Tensor:
+    "An op's result: tracked only if some input needs a gradient; remembers the versions of the tensors its backward reads."
+    if not any(p.requires_grad for p in prev): return Tensor(data, False)
+    out = Tensor(data, True, prev, backward, op)
+    out._saved = tuple((t, t._version[0]) for t in saves + ((out,) if saves_out else ()))
+    return out
 
 # %% ../nbs/11_backprop.ipynb #c4799e62
 @patch
 def backward(self:Tensor,
              gradient=None): # d(something)/d self, of self's shape; defaults to 1 for a one-element tensor
     "Fill `.grad` of every tensor this one depends on; leaves' `grad` is added to, intermediate ones are reset."
+    if not self.requires_grad:
+        raise RuntimeError("backward() on a tensor that does not require grad (torch: 'element 0 of tensors does not require grad'): "
+                           "none of its inputs had requires_grad=True")
     if gradient is None:
         if self.data.size != 1:
             raise RuntimeError(f"backward() without `gradient` needs a one-element output, got shape {self.shape}; reduce it (e.g. .sum()) or pass gradient= of shape {self.shape}")
@@ -159,43 +199,64 @@ def backward(self:Tensor,
     self.grad = gradient if self._prev or self.grad is None else self.grad + gradient
     for t in reversed(topo):
         if not t._prev or t.grad is None: continue
+        for s, v in t._saved:
+            if s._version[0] != v: raise RuntimeError(
+                f"a tensor of shape {s.shape} that the backward of '{t._op}' needs was modified in place after the forward pass "
+                f"(version {s._version[0]}, the forward saw {v}); torch raises the same ('modified by an inplace operation'). "
+                "Run the forward pass again after changing `.data`.")
         for p, g in zip(t._prev, t._backward(t.grad)):
             if g is None or not p.requires_grad: continue
-            g = _unbroadcast(g, p.shape)
+            g = _unbroadcast(g, p.shape).astype(p.dtype, copy=False)  # the leaf's dtype, as in torch
             p.grad = g if p.grad is None else p.grad + g
 
 # %% ../nbs/11_backprop.ipynb #77bb3825
 @patch
 def __add__(self:Tensor, other):
+    "Elementwise `self + other`, broadcast; the gradient passes unchanged to both."
     other = _lift(other, self)
     return _node(self.data + other.data, (self, other), lambda g: (g, g), '+')
 @patch
 def __mul__(self:Tensor, other):
+    "Elementwise `self * other`; each input's gradient is `g` times the other input."
     other = _lift(other, self); a, b = self.data, other.data
-    return _node(a * b, (self, other), lambda g: (g * b, g * a), '*')
+    return _node(a * b, (self, other), lambda g: (g * b, g * a), '*', saves=(self, other))
 @patch
 def __sub__(self:Tensor, other):
+    "Elementwise `self - other`; gradients `g` and `-g`."
     other = _lift(other, self)
     return _node(self.data - other.data, (self, other), lambda g: (g, -g), '-')
 @patch
 def __truediv__(self:Tensor, other):
+    "Elementwise `self / other`; gradients `g / other` and `-g * self / other²`."
     other = _lift(other, self); a, b = self.data, other.data
-    return _node(a / b, (self, other), lambda g: (g / b, -g * a / (b * b)), '/')
+    return _node(a / b, (self, other), lambda g: (g / b, -g * ((a / b) / b)), '/', saves=(self, other))
 @patch
-def __pow__(self:Tensor, k:float):
-    if not isinstance(k, (int, float)): raise TypeError(f"Tensor ** k needs a plain number k, got {type(k).__name__}")
+def __pow__(self:Tensor, k):
+    "`self ** k`, `k` a number or a Tensor (broadcast); gradients k·self**(k-1) (0 where k == 0) and self**k·log(self)."
     a = self.data
-    return _node(a ** k, (self,), lambda g: (g * k * a ** (k - 1),), f'**{k}')
+    def dpow(b):  # torch's rule: 0 where the exponent is 0, so x ** 0 has gradient 0 even at x = 0
+        with np.errstate(all='ignore'): return np.where(b == 0, 0.0, b * a ** (b - 1)).astype(a.dtype, copy=False)
+    if not isinstance(k, Tensor):
+        if not isinstance(k, (int, float)): raise TypeError(f"Tensor ** k needs a number or a Tensor k, got {type(k).__name__}")
+        return _node(a ** k, (self,), lambda g: (g * dpow(k),), f'**{k}', saves=(self,))
+    b = k.data
+    with np.errstate(all='ignore'): out = a ** b
+    def bw(g):
+        with np.errstate(all='ignore'): gk = g * np.where((a == 0) & (b >= 0), 0.0, out * np.log(a))
+        return g * dpow(b), gk
+    return _node(out, (self, k), bw, '**', saves=(self, k), saves_out=True)
 @patch
-def __neg__(self:Tensor): return _node(-self.data, (self,), lambda g: (-g,), 'neg')
+def __neg__(self:Tensor): "Elementwise `-self`."; return _node(-self.data, (self,), lambda g: (-g,), 'neg')
 @patch
-def __radd__(self:Tensor, other): return self + other
+def __radd__(self:Tensor, other): "`other + self`."; return self + other
 @patch
-def __rmul__(self:Tensor, other): return self * other
+def __rmul__(self:Tensor, other): "`other * self`."; return self * other
 @patch
-def __rsub__(self:Tensor, other): return _lift(other, self) - self
+def __rsub__(self:Tensor, other): "`other - self`."; return _lift(other, self) - self
 @patch
-def __rtruediv__(self:Tensor, other): return _lift(other, self) / self
+def __rtruediv__(self:Tensor, other): "`other / self`."; return _lift(other, self) / self
+@patch
+def __rpow__(self:Tensor, other): "`other ** self`, e.g. `2 ** t`."; return _lift(other, self) ** self
 
 # %% ../nbs/11_backprop.ipynb #46ac7462
 @patch
@@ -214,19 +275,23 @@ def mean(self:Tensor,
          axis=None, # an axis or tuple of axes to average over; None averages everything
          keepdims:bool=False, # keep the averaged axes, with size 1
         ) -> Tensor:
-    "Mean over `axis`, as a sum times 1/n."
+    "Mean over `axis`, as a sum times 1/n (NaN over no elements, as torch)."
     axes = range(self.ndim) if axis is None else np.atleast_1d(axis)
     n = int(np.prod([self.shape[a] for a in axes]))
-    return self.sum(axis, keepdims) * (1.0 / n)
+    return self.sum(axis, keepdims) * (1.0 / n if n else math.nan)
+def _view(out:Tensor, of:Tensor) -> Tensor:
+    "A result that shares `of`'s memory shares its version counter too, so in-place changes through either are seen."
+    if np.may_share_memory(out.data, of.data): out._version = of._version
+    return out
 @patch
 def reshape(self:Tensor, *shape) -> Tensor:
     "The same numbers in a new shape (ints or one tuple, -1 allowed)."
     old = self.shape
-    return _node(self.data.reshape(*shape), (self,), lambda g: (g.reshape(old),), 'reshape')
+    return _view(_node(self.data.reshape(*shape), (self,), lambda g: (g.reshape(old),), 'reshape'), self)
 @patch(as_prop=True)
 def T(self:Tensor) -> Tensor:
     "The axes reversed (a matrix transposed), like numpy's `.T`."
-    return _node(self.data.T, (self,), lambda g: (g.T,), 'T')
+    return _view(_node(self.data.T, (self,), lambda g: (g.T,), 'T'), self)
 
 # %% ../nbs/11_backprop.ipynb #838530e4
 @patch
@@ -235,42 +300,42 @@ def __matmul__(self:Tensor, other) -> Tensor:
     other = _lift(other, self); a, b = self.data, other.data
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape}; need (..., n, k) @ (..., k, m) with the same k")
-    return _node(a @ b, (self, other), lambda g: (g @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ g), '@')
+    return _node(a @ b, (self, other), lambda g: (g @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ g), '@', saves=(self, other))
 @patch
 def relu(self:Tensor) -> Tensor:
-    "Elementwise max(x, 0); the gradient passes where x > 0."
+    "Elementwise max(x, 0), NaN kept (as torch); the gradient passes except where x <= 0."
     a = self.data
-    return _node(np.maximum(a, 0), (self,), lambda g: (g * (a > 0),), 'relu')
+    return _node(np.where(a <= 0, 0, a).astype(a.dtype, copy=False), (self,), lambda g: (g * ~(a <= 0),), 'relu', saves=(self,))
 @patch
 def tanh(self:Tensor) -> Tensor:
     "Elementwise tanh; local derivative 1 - tanh²."
     t = np.tanh(self.data)
-    return _node(t, (self,), lambda g: (g * (1 - t * t),), 'tanh')
+    return _node(t, (self,), lambda g: (g * (1 - t * t),), 'tanh', saves_out=True)
 @patch
 def exp(self:Tensor) -> Tensor:
     "Elementwise `e**x`; local derivative `e**x`."
     e = np.exp(self.data)
-    return _node(e, (self,), lambda g: (g * e,), 'exp')
+    return _node(e, (self,), lambda g: (g * e,), 'exp', saves_out=True)
 @patch
 def log(self:Tensor) -> Tensor:
     "Elementwise natural log; local derivative 1/x."
     a = self.data
-    return _node(np.log(a), (self,), lambda g: (g / a,), 'log')
+    return _node(np.log(a), (self,), lambda g: (g / a,), 'log', saves=(self,))
 
 # %% ../nbs/11_backprop.ipynb #210af589
 @patch
 def log_softmax(self:Tensor, axis:int=-1) -> Tensor:
     "log(softmax(self)) along `axis`, computed as logits minus their log-sum-exp, shifted by the max for stability."
-    z = self.data - self.data.max(axis=axis, keepdims=True)
+    z = self.data - self.data.max(axis=axis, keepdims=True, initial=-np.inf)  # `initial` lets an empty axis through
     out = z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
-    return _node(out, (self,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), 'log_softmax')
+    return _node(out, (self,), lambda g: (g - np.exp(out) * g.sum(axis=axis, keepdims=True),), 'log_softmax', saves_out=True)
 @patch
 def __getitem__(self:Tensor, idx) -> Tensor:
     "Indexing like numpy; the gradient is scattered back (added where an element was picked twice)."
     a = self.data
     def bw(g):
         out = np.zeros_like(a); np.add.at(out, idx, g); return (out,)
-    return _node(a[idx], (self,), bw, 'getitem')
+    return _view(_node(a[idx], (self,), bw, 'getitem'), self)
 
 # %% ../nbs/11_backprop.ipynb #ca01c048
 def cross_entropy(input:Tensor, # (N, C) logits: one unnormalised score per class
@@ -289,9 +354,10 @@ def cross_entropy(input:Tensor, # (N, C) logits: one unnormalised score per clas
 # %% ../nbs/11_backprop.ipynb #77ce7312
 class Module:
     "Base of the layers: `__call__` runs `forward`; `parameters()` lists the tensors to train."
-    def __call__(self, x:Tensor) -> Tensor: return self.forward(x)
-    def parameters(self) -> list: return []
+    def __call__(self, x:Tensor) -> Tensor: "Run `forward(x)`."; return self.forward(x)
+    def parameters(self) -> list: "The tensors an optimiser should update (none here)."; return []
     def zero_grad(self):
+        "Set every parameter's `grad` to None."
         for p in self.parameters(): p.grad = None
 
 class Linear(Module):
@@ -300,37 +366,44 @@ class Linear(Module):
                  out_features:int, # size of each output row
                  bias:bool=True, # whether to add a learned bias
                  dtype=np.float32): # the parameters' dtype
+        "Weight (out_features, in_features) and bias drawn uniformly from ±1/√in_features, as `nn.Linear`."
         bound = 1 / math.sqrt(in_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Tensor(np.random.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
         self.bias = Tensor(np.random.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
     def forward(self, x:Tensor) -> Tensor:
+        "`x @ weight.T + bias` for `x` of shape (..., in_features)."
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) got input of shape {x.shape}: its last axis should be {self.in_features}")
         out = x @ self.weight.T
         return out + self.bias if self.bias is not None else out
-    def parameters(self) -> list: return [self.weight] + ([self.bias] if self.bias is not None else [])
+    def parameters(self) -> list: "`[weight, bias]` (just `[weight]` without a bias)."; return [self.weight] + ([self.bias] if self.bias is not None else [])
 
 class MLP(Module):
     "Linear layers of `sizes` (e.g. `[64, 128, 10]`) with ReLU between them (none after the last)."
     def __init__(self, sizes:list, # layer widths, input first: [64, 128, 10] is 64 -> 128 -> 10
                  dtype=np.float32): # the parameters' dtype
+        "One `Linear` per consecutive pair of `sizes`."
         if len(sizes) < 2: raise ValueError(f"MLP needs at least an input and an output size, got {sizes}")
         self.layers = [Linear(a, b, dtype=dtype) for a, b in zip(sizes, sizes[1:])]
     def forward(self, x:Tensor) -> Tensor:
+        "The layers in turn, ReLU after each but the last."
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < len(self.layers) - 1: x = x.relu()
         return x
-    def parameters(self) -> list: return [p for l in self.layers for p in l.parameters()]
+    def parameters(self) -> list: "Every layer's parameters, in order."; return [p for l in self.layers for p in l.parameters()]
 
 class SGD:
     "Plain stochastic gradient descent, `p -= lr * p.grad`, like `torch.optim.SGD` without momentum."
     def __init__(self, params:list, # the tensors to update
                  lr:float=0.1): # the learning rate
+        "Keep the parameters and the learning rate."
         self.params, self.lr = list(params), lr
     def step(self):
+        "`p.data -= lr * p.grad` for every parameter with a gradient (in place: a new version of `p`)."
         for p in self.params:
             if p.grad is not None: p.data -= self.lr * p.grad
     def zero_grad(self):
+        "Set every parameter's `grad` to None."
         for p in self.params: p.grad = None
