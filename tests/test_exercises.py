@@ -85,3 +85,14 @@ def test_old_checks_still_work_for_ordinary_cells(capsys):
     check_eq((1, 2), (1, 2)); check_close(0.1 + 0.2, 0.3)
     with pytest.raises(ExerciseFailed): check_close(torch.tensor([0.3, 1.5]), [0.3, 1.0])
     with pytest.raises(NotAttempted): check_eq(..., 3)
+
+def test_check_leaves_the_random_state_alone_and_cases_are_stable():
+    "Trying an exercise must not shift the random numbers later cells draw; a key's random cases are the same every run."
+    import torch
+    seen = []
+    build_key('demo.rng', reference=torch.relu, cases=lambda ns: seen.append(torch.randn(3)) or [('r', (seen[-1],))],
+              wrong=['return x', 'return -x'])
+    def test_f(x): return x.clamp(min=0)
+    torch.manual_seed(1); a = torch.randn(2)
+    torch.manual_seed(1); check('demo.rng', test_f); check('demo.rng', test_f); b = torch.randn(2)
+    assert torch.equal(a, b) and torch.equal(seen[0], seen[1])
