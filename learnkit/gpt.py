@@ -248,3 +248,96 @@ def warmup_cosine(opt:torch.optim.Optimizer, # the optimizer whose learning rate
         r = min(1.0, (step - warmup) / max(1, total - warmup))
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * r))
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+# %% ../nbs/52_gpt.ipynb #c96f298c
+from .exercises import answer_key, build_key, compare_output, ExerciseFailed
+
+answer_key('gpt.causal_row', lambda ns: int(torch.ones(ns['test_T'], ns['test_T']).tril()[ns['test_pos']].sum()),
+           wrong=['test_pos', 'test_T', 'test_T - test_pos'], hint="position i sees itself and every earlier position", footing=True)
+answer_key('gpt.temperature_max', lambda ns: (lambda e: (e.max() / e.sum()).item())(torch.exp(ns['test_z'].double() / ns['test_tau'])),
+           wrong=['test_z.softmax(-1).max().item()', '(test_z * test_tau).softmax(-1).max().item()', '1 / 3'], atol=1e-3, rtol=0,
+           hint="softmax(z / tau): divide first, then exponentiate and normalise", footing=True)
+answer_key('gpt.embedding_shape', lambda ns: tuple(nn.Embedding(ns['test_V'], ns['test_d'])(torch.zeros(ns['test_B'], ns['test_T'], dtype=torch.long)).shape),
+           wrong=['(test_B, test_T)', '(test_V, test_d)', '(test_B, test_T, test_V)'], hint="each id is replaced by its row of the table", footing=True)
+answer_key('gpt.multinomial_count', lambda ns: round(ns['test_p'][1].item() * ns['test_n']),
+           wrong=['test_n // 3', '200', '800'], hint="indices count from 0; draws follow the probabilities", footing=True)
+answer_key('gpt.uniform_loss', lambda ns: F.cross_entropy(torch.zeros(1, ns['test_V'], dtype=torch.float64), torch.tensor([0])).item(),
+           wrong=['math.log(1 / test_V)', '1 / test_V', 'math.log2(test_V)'], atol=1e-4, rtol=0,
+           hint="cross-entropy is -log of the probability given to the right character")
+
+def _window_ids(N): return (torch.arange(N) * 37 + 11) % N  # a fixed permutation of 0..N-1: every id occurs once
+
+def _verify_get_batch(got, ns):
+    if not callable(got): raise ExerciseFailed(f"test_get_batch should be a function, got {type(got).__name__}.")
+    cases = [('1,000 ids, windows of 8, batch 4', 1000, 8, 4), ('50 ids, windows of 1', 50, 1, 6), ('a batch of one', 300, 16, 1),
+             ('exactly one window: 9 ids, windows of 8', 9, 8, 3), ('two windows: 10 ids, windows of 8, batch 200', 10, 8, 200),
+             ('1,000 ids, windows of 8, batch 400', 1000, 8, 400)]
+    for label, N, T, B in cases:
+        where, data = f"case '{label}' (data ({N},), block_size {T}, batch_size {B})", _window_ids(N)
+        with torch.random.fork_rng():  # the check does not move the lesson's random stream
+            try: out = got(data.clone(), T, B)
+            except Exception as e: raise ExerciseFailed(f"{where}: your code raised {type(e).__name__}: {e}") from None
+        if out is None: raise ExerciseFailed(f"{where}: your code returned None: did you forget `return`?")
+        if not isinstance(out, (tuple, list)) or len(out) != 2: raise ExerciseFailed(f"{where}: should return two tensors, x and y.")
+        for n, t in zip('xy', out):
+            if not isinstance(t, torch.Tensor) or tuple(t.shape) != (B, T):
+                raise ExerciseFailed(f"{where}: {n} should have shape (batch_size, block_size) = ({B}, {T}), got {tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}.")
+        x, y = out
+        starts = []
+        for b in range(B):
+            i = int(x[b, 0])
+            i = int((data == i).nonzero()[0, 0]) if 0 <= i < N else -1
+            if i < 0 or i + T > N or not torch.equal(x[b], data[i:i + T]): raise ExerciseFailed(f"{where}: row {b} of x is not {T} consecutive ids of data.")
+            if i + T >= N: raise ExerciseFailed(f"{where}: row {b} of x ends at the last id of data, so its last target would be past the end.")
+            if not torch.equal(y[b], data[i + 1:i + T + 1]): raise ExerciseFailed(f"{where}: row {b} of y is not x's window shifted one to the right (the next ids).")
+            starts.append(i)
+        if N - T == 2 and len(set(starts)) < 2: raise ExerciseFailed(f"{where}: only one of the two possible windows was ever drawn: every start from 0 to len(data) - block_size - 1 must be possible.")
+        if B >= 400 and len(set(starts)) < 100: raise ExerciseFailed(f"{where}: only {len(set(starts))} different windows among {B}: the starts should be random.")
+
+_GB = "ix = torch.randint({hi}, (batch_size,))\nx = torch.stack([data[i:i + block_size] for i in ix])\ny = torch.stack([data[i + 1:i + block_size + 1] for i in ix])\nreturn x, y"
+build_key('gpt.get_batch', verify=_verify_get_batch,
+          wrong=["ix = torch.randint(len(data) - block_size, (batch_size,))\nx = torch.stack([data[i:i + block_size] for i in ix])\nreturn x, x",
+                 _GB.format(hi='len(data) - block_size - 1'), _GB.format(hi='len(data) - block_size + 1'),
+                 "x = data[:block_size].expand(batch_size, block_size)\ny = data[1:block_size + 1].expand(batch_size, block_size)\nreturn x, y"],
+          hint="x = data[i:i+T], y = data[i+1:i+T+1], with i drawn from 0 .. len(data) - T - 1 (the cell before the exercise)")
+
+answer_key('gpt.causal_change', lambda ns: (F.scaled_dot_product_attention(ns['test_q'], ns['test_k'], ns['test_v'], attn_mask=torch.ones(8, 8, dtype=torch.bool).tril())
+                                            - F.scaled_dot_product_attention(ns['test_q'], ns['test_k2'], ns['test_v2'], attn_mask=torch.ones(8, 8, dtype=torch.bool).tril()))[0].abs().amax(-1),
+           wrong=['torch.zeros(8)', '0.0', '(F.scaled_dot_product_attention(test_q, test_k, test_v) - F.scaled_dot_product_attention(test_q, test_k2, test_v2))[0].abs().amax(-1)',
+                  '(F.scaled_dot_product_attention(test_q, test_k, test_v, is_causal=True) - F.scaled_dot_product_attention(test_q, test_k2, test_v2, is_causal=True))[0].abs().amax(0)'],
+           atol=1e-5, rtol=1e-4, hint="subtract the two outputs, then take the largest absolute value over the 16 features of each position")
+
+def _top_k_probs(z, k):
+    v, i = z.topk(k, dim=-1)
+    return torch.zeros_like(z).scatter(-1, i, v.softmax(-1))
+answer_key('gpt.top_k', lambda ns: _top_k_probs(ns['test_z'], ns['test_k']),
+           wrong=['test_z.softmax(-1)', "test_z.masked_fill(test_z <= test_z.topk(test_k, dim=-1).values[..., -1:], float('-inf')).softmax(-1)",
+                  "test_z.masked_fill(test_z < test_z.topk(test_k, dim=-1).values[..., -1:], 0.0).softmax(-1)",
+                  "test_z.masked_fill(test_z < test_z.flatten().topk(test_k).values[-1], float('-inf')).softmax(-1)"],
+           atol=1e-6, rtol=1e-5, hint="the k-th largest of each row is the threshold; -inf becomes probability 0 after the softmax")
+answer_key('gpt.perplexity', lambda ns: torch.tensor(ns['test_bigram_loss'], dtype=torch.float64).exp().item(),
+           wrong=['test_bigram_loss', 'math.log(test_bigram_loss)', '2 ** test_bigram_loss', 'math.exp(-test_bigram_loss)'],
+           atol=0, rtol=1e-6, hint="perplexity = e ** loss (the paragraph before the exercise)")
+
+def _verify_kv_step(got, ns):
+    if not callable(got): raise ExerciseFailed(f"test_attend_step should be a function, got {type(got).__name__}.")
+    with torch.random.fork_rng():
+        cases = [(f"prompt of {T} tokens, (B, H, D) = {s}", T, s) for T, s in ((1, (2, 3, 4)), (2, (1, 2, 8)), (5, (2, 1, 4)), (9, (1, 4, 16)))]
+        for label, T, (B, H, D) in cases:
+            q, k, v = torch.randn(3, B, H, T, D).unbind(0)
+            ref, cache = F.scaled_dot_product_attention(q, k, v, attn_mask=torch.ones(T, T, dtype=torch.bool).tril()), {}
+            for t in range(T):
+                where = f"case '{label}', token {t} (inputs (B, H, 1, D) = ({B}, {H}, 1, {D}), cache of {t} tokens)"
+                try: out = got(q[:, :, t:t+1].clone(), k[:, :, t:t+1].clone(), v[:, :, t:t+1].clone(), cache)
+                except Exception as e: raise ExerciseFailed(f"{where}: your code raised {type(e).__name__}: {e}") from None
+                compare_output(out, ref[:, :, t:t+1], where)
+            if tuple(getattr(cache.get('k'), 'shape', ())) != (B, H, T, D) or tuple(getattr(cache.get('v'), 'shape', ())) != (B, H, T, D):
+                raise ExerciseFailed(f"case '{label}': after {T} tokens cache['k'] and cache['v'] should hold all {T} keys and values, shape ({B}, {H}, {T}, {D}).")
+
+build_key('gpt.kv_step', verify=_verify_kv_step,
+          wrong=["return F.scaled_dot_product_attention(q, k, v)",
+                 "if cache: k, v = torch.cat([cache['k'], k], 2), torch.cat([cache['v'], v], 2)\ncache['k'], cache['v'] = k, v\nreturn F.scaled_dot_product_attention(q, k, v, is_causal=True)",
+                 "y = F.scaled_dot_product_attention(q, cache.get('k', k), cache.get('v', v))\ncache['k'] = torch.cat([cache['k'], k], 2) if cache else k\ncache['v'] = torch.cat([cache['v'], v], 2) if 'v' in cache else v\nreturn y",
+                 "if cache: k, v = torch.cat([cache['k'], k], 1), torch.cat([cache['v'], v], 1)\ncache['k'], cache['v'] = k, v\nreturn F.scaled_dot_product_attention(q, k, v)"],
+          hint="append the new key and value along the time axis (dim 2) before attending; one query needs no mask")
+
