@@ -460,6 +460,7 @@ def run_notebook(path:str|Path, # the notebook to run
                  stop_after_last_exercise:bool=False, # stop once the last exercise (and its solution) has run
                  cell_timeout:int|None=None, # seconds before one cell times out; the rest of the notebook is then skipped
                  mutants:bool=False, # also try every registered wrong answer in each exercise (recorded in `trials`)
+                 strict:bool=True, # unfilled gaps raise `NotAttempted`; False runs them as Run All in Jupyter does (a printed reminder)
                 ) -> RunReport:
     "Run a lesson notebook cell by cell in one fresh shell and report what each exercise did."
     try: from execnb.shell import CaptureShell
@@ -469,7 +470,9 @@ def run_notebook(path:str|Path, # the notebook to run
     last_ex = max((c.idx for c in cells if c.kind=='exercise'), default=-1)
     report, env = RunReport(str(path), []), {k: os.environ.get(k) for k in ('IN_TEST', 'LEARNKIT_STRICT')}
     old_cwd, stopped, ex = os.getcwd(), '', None
-    os.environ.update(IN_TEST='1', LEARNKIT_STRICT='1')
+    os.environ['IN_TEST'] = '1'
+    if strict: os.environ['LEARNKIT_STRICT'] = '1'
+    else: os.environ.pop('LEARNKIT_STRICT', None)
     shell = CaptureShell(path)
     try:
         os.chdir(path.parent)
