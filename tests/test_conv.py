@@ -256,6 +256,8 @@ def test_max_pool2d_ceil_mode_property(kh, kw, H, W, sh, sw, p, d, ceil, seed):
     out = max_pool2d(x, *args, ceil_mode=ceil)
     torch.testing.assert_close(out, ref)
     torch.testing.assert_close(MaxPool2d(*args, ceil_mode=ceil)(x), nn.MaxPool2d(*args, ceil_mode=ceil)(x))
+    if torch.isinf(ref).any():  # a window wholly in the padding: both give -inf, and torch's backward then writes out of
+        return                  # bounds (heap corruption, an abort in torch 2.13), so it cannot referee the gradient
     g = torch.randn_like(ref)
     torch.testing.assert_close(torch.autograd.grad((out * g).sum(), x)[0], torch.autograd.grad((ref * g).sum(), x)[0])
 
