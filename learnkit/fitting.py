@@ -6,25 +6,152 @@ Docs: https://learnkit.github.io/learnkit/neural_nets.html.md"""
 
 # %% ../nbs/10_neural_nets.ipynb #decf9c97
 from __future__ import annotations
+import math, numbers
 from typing import Callable
-import numpy as np
+import numpy as np, torch
 
 # %% auto #0
 __all__ = ['numerical_grad']
 
 # %% ../nbs/10_neural_nets.ipynb #b8e87a7f
-def numerical_grad(f:Callable, # the function to differentiate; takes `x` and returns a number
-                   x, # the point: a float, or a numpy array of any shape (not modified)
-                   eps:float=1e-6, # the step either side; around 1e-6 for float64
-                  ): # df/dx, a float or an array of `x`'s shape
-    "Central-difference gradient of scalar `f` at `x`: (f(x+eps) - f(x-eps)) / 2eps, one entry at a time."
-    if np.isscalar(x): return (float(f(x + eps)) - float(f(x - eps))) / (2 * eps)
-    x = np.array(x, dtype=np.float64)
-    if x.size == 0: raise ValueError("numerical_grad needs at least one entry in x, got shape " + str(x.shape))
-    g = np.zeros_like(x)
-    for i in range(x.size):
-        old = x.flat[i]
-        x.flat[i] = old + eps; up = float(f(x.copy()))
-        x.flat[i] = old - eps; down = float(f(x.copy()))
-        x.flat[i] = old; g.flat[i] = (up - down) / (2 * eps)
-    return g
+def _as_step(eps) -> float:
+    "`eps` as a float, or a loud error unless it is a finite number > 0."
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real): raise TypeError(f"numerical_grad: eps must be a number > 0, got {type(eps).__name__}")
+    if not (math.isfinite(eps) and eps > 0): raise ValueError(f"numerical_grad: eps must be finite and > 0, got eps={eps!r}")
+    return float(eps)
+
+def _one_number(y) -> float:
+    "`f`'s output as a float, or a loud error unless it is a single number (as `torch.autograd.grad` needs)."
+    if isinstance(y, torch.Tensor): y = y.detach().cpu()
+    try: a = np.asarray(y)
+    except Exception: a = None
+    if a is not None and a.dtype != object and a.size != 1:
+        raise ValueError(f"numerical_grad: f must return a single number (a loss), got shape {tuple(a.shape)}; sum or average it first")
+    try: return float(a.reshape(()) if a is not None and a.dtype != object else y)
+    except (TypeError, ValueError): raise TypeError(f"numerical_grad: f must return a single number, got {type(y).__name__}") from None
+
+def _check_step(xp, xm, old, eps, dtype):
+    "A loud error when `x ± eps`, rounded to `x`'s precision, is not a step of `eps` (within 1%)."
+    if abs(float(xp) - float(old) - eps) > 0.01 * eps or abs(float(old) - float(xm) - eps) > 0.01 * eps:
+        raise ValueError(f"numerical_grad: eps={eps:g} is too small for {dtype} at x={float(old):g} (x + eps rounds to "
+                         f"a different step); use float64 or a larger eps")
+
+def numerical_grad(f:Callable, # the function to differentiate; takes `x` and returns one number
+                   x, # the point: a number, a float numpy array or a floating-point torch tensor, any shape (not modified)
+                   eps:float=1e-6, # the step either side, > 0; around 1e-6 for float64
+                  ): # df/dx: a float, or an array or tensor of `x`'s shape (a tensor keeps `x`'s dtype)
+    """Central-difference gradient of scalar `f` at `x`: `(f(x+eps) - f(x-eps)) / (2*eps)`, one entry at a time.
+
+    `x` is a Python number (the result is a float), a floating-point numpy array (computed in float64) or a
+    floating-point torch tensor (stepped in its own dtype: use float64 to compare with `torch.autograd`).
+    Clear errors instead of wrong numbers: `f` not callable, `x` not floating point or empty, `eps` not > 0,
+    `f` not returning a single number, or a step that `x`'s precision cannot represent."""
+    if not callable(f): raise TypeError(f"numerical_grad: f must be a callable (the function to differentiate), got {type(f).__name__}")
+    eps = _as_step(eps)
+    if isinstance(x, (bool, np.bool_)): raise TypeError("numerical_grad: x must be a floating-point number, array or tensor, got bool")
+    if isinstance(x, numbers.Real) and not isinstance(x, torch.Tensor):
+        x = float(x); _check_step(x + eps, x - eps, x, eps, 'float64')
+        return (_one_number(f(x + eps)) - _one_number(f(x - eps))) / (2 * eps)
+    if isinstance(x, torch.Tensor):
+        if not x.is_floating_point():
+            raise TypeError(f"numerical_grad: x must be a floating-point tensor (as torch.autograd needs), got {x.dtype}; convert with x.double()")
+        xt = x.detach().clone().contiguous()
+        new, size = (lambda: xt.clone()), xt.numel()
+    elif isinstance(x, np.ndarray):
+        if x.dtype.kind != 'f': raise TypeError(f"numerical_grad: x must be a floating-point array, got {x.dtype}; convert with x.astype(float)")
+        xt = np.array(x, dtype=np.float64, order='C')
+        new, size = (lambda: xt.copy()), xt.size
+    else: raise TypeError(f"numerical_grad: x must be a number, a numpy array or a torch tensor, got {type(x).__name__}")
+    if size == 0: raise ValueError(f"numerical_grad needs at least one entry in x, got shape {tuple(xt.shape)}")
+    flat = xt.view(-1) if isinstance(xt, torch.Tensor) else xt.reshape(-1)  # a view: writing to it moves xt
+    dtype = str(xt.dtype).replace('torch.', '')
+    g = np.zeros(size)
+    for i in range(size):
+        old = flat[i].item()
+        flat[i] = old + eps; xp = flat[i].item()
+        flat[i] = old - eps; xm = flat[i].item()
+        _check_step(xp, xm, old, eps, dtype)
+        flat[i] = old + eps; up = _one_number(f(new()))
+        flat[i] = old - eps; down = _one_number(f(new()))
+        flat[i] = old; g[i] = (up - down) / (2 * eps)
+    g = g.reshape(xt.shape)
+    return torch.from_numpy(g).to(device=xt.device, dtype=xt.dtype) if isinstance(xt, torch.Tensor) else g
+
+# %% ../nbs/10_neural_nets.ipynb #7ff84c99
+import copy
+import torch.nn.functional as F
+from .exercises import answer_key, build_key, compare_output, ExerciseFailed
+
+def _t(v): return torch.as_tensor(v, dtype=torch.float64)
+def _slope(f, x):
+    "torch's derivative of `f` at the number `x`, in float64."
+    x = _t(x).requires_grad_(True)
+    return torch.autograd.grad(f(x), x)[0].item()
+
+answer_key('fitting.footing_slope', lambda ns: _slope(lambda x: x**2, ns['test_x']),
+           wrong=['test_x**2', 'test_x', '2'], hint="the power rule: the derivative of x^n is n·x^(n-1)", footing=True)
+answer_key('fitting.footing_mean_sq', lambda ns: F.mse_loss(torch.full((len(ns['test_y']),), float(ns['test_guess']), dtype=torch.float64), _t(ns['test_y'])).item(),
+           wrong=['(test_guess - test_y).mean()', '((test_guess - test_y)**2).sum()', '(test_guess - test_y).mean()**2'],
+           hint="square first, then average: a mean is a sum divided by the count", footing=True)
+answer_key('fitting.footing_line', lambda ns: torch.linalg.solve(_t([[ns['test_x1'], 1.0], [ns['test_x2'], 1.0]]), _t([ns['test_y1'], ns['test_y2']]))[0].item(),
+           wrong=['test_y2 - test_y1', '(test_x2 - test_x1) / (test_y2 - test_y1)', 'test_y2 / test_x2'],
+           hint="the slope is the change in y divided by the change in x", footing=True)
+answer_key('fitting.flat_mse', lambda ns: F.mse_loss(torch.full((len(ns['fuel']),), float(ns['test_guess']), dtype=torch.float64), _t(ns['fuel'])).item(),
+           wrong=['(test_guess - fuel).mean()', '((test_guess - fuel)**2).sum()', 'abs(test_guess - fuel).mean()', 'mse(np.full_like(fuel, test_guess), fuel)**0.5'],
+           hint="'How wrong is a guess? Mean squared error': square each miss, then average")
+
+def _gd_c(ns):
+    "One gradient-descent step on c, with torch's gradient of the MSE."
+    s, y = _t(ns['speed']), _t(ns['fuel'])
+    c = _t(ns['test_c']).requires_grad_(True)
+    g, = torch.autograd.grad(F.mse_loss(8 * s**2 - 10.4 * s + c, y), c)
+    return (c - ns['test_lr'] * g).item()
+answer_key('fitting.gd_step_c', _gd_c,
+           wrong=['test_c + test_lr * 2 * (quad(speed, 8, -10.4, test_c) - fuel).mean()',
+                  'test_c - test_lr * (quad(speed, 8, -10.4, test_c) - fuel).mean()',
+                  'test_c - 2 * (quad(speed, 8, -10.4, test_c) - fuel).mean()'],
+           hint="'Gradient descent, from one variable': c minus the learning rate times the slope")
+
+_funs = {'the fuel parabola 4.5 + 8(v - 0.65)²': lambda v: 4.5 + 8 * (v - 0.65)**2, 'a cubic v³ - 2v': lambda v: v**3 - 2*v,
+         'a bump 1/(1 + v²)': lambda v: 1 / (1 + v**2), 'a hyperbola (v² + 1)^0.5': lambda v: (v**2 + 1)**0.5}
+build_key('fitting.central_diff', reference=lambda f, x, eps: _slope(f, x),
+          cases=lambda ns: [(f'{k} at {x}, eps {e}', (_funs[k], x, e)) for k, x, e in [
+              ('the fuel parabola 4.5 + 8(v - 0.65)²', 1.1, 0.1), ('a cubic v³ - 2v', -2.0, 0.01), ('a bump 1/(1 + v²)', 0.5, 0.001),
+              ('a hyperbola (v² + 1)^0.5', 0.0, 0.001), ('the fuel parabola 4.5 + 8(v - 0.65)²', 0.2, 0.05)]],
+          wrong=['return (f(x + eps) - f(x)) / eps', 'return (f(x + eps) - f(x - eps)) / eps', 'return (f(x + eps) - f(x - eps)) / 2 * eps', 'return f(x)'],
+          hint="the central difference in 'Gradient descent, from one variable'", atol=1e-4, rtol=1e-3)
+
+_losses = [('a bowl centred at 1.5', lambda p: ((p - 1.5)**2).sum(), [0.0, 2.0, -1.0]),
+           ('a tilted valley', lambda p: p[0]**2 + 3 * p[1]**2 + p[0] * p[1], [1.0, -2.0]),
+           ('a line fitted to three drives', lambda p: sum((p[0] * x + p[1] - y)**2 for x, y in [(0.2, 5.1), (0.7, 4.4), (1.2, 6.0)]) / 3, [0.0, 5.0])]
+def _verify_gd_step(got, ns):
+    "Run the learner's step on three losses and four learning rates (0 included) against torch's gradient."
+    if not callable(got): raise ExerciseFailed(f"test_gd_step should be a function, got {type(got).__name__}.")
+    for label, f, p0 in _losses:
+        for lr in (0.1, 0.0, 0.45, 1.5):
+            p = np.array(p0); where = f"case '{label}', lr {lr} (p of shape {p.shape})"
+            pt = _t(p0).requires_grad_(True)
+            ref = (pt - lr * torch.autograd.grad(f(pt), pt)[0]).detach().numpy()
+            try: out = got(f, p, lr)
+            except ExerciseFailed: raise
+            except Exception as e: raise ExerciseFailed(f"{where}: your code raised {type(e).__name__}: {e}") from None
+            compare_output(out, ref, where, atol=1e-5, rtol=1e-4)
+            if not np.array_equal(p, np.array(p0)): raise ExerciseFailed(f"{where}: your function changed p in place; return a new array instead.")
+build_key('fitting.gd_step', verify=_verify_gd_step,
+          wrong=['return p + lr * numerical_grad(f, p)', 'return p - numerical_grad(f, p)', 'return p - lr * f(p)',
+                 'p -= lr * numerical_grad(f, p)\nreturn p'],
+          hint="the update p ← p - η∇L(p) in 'Many knobs: the gradient'")
+
+answer_key('fitting.drag_slope', lambda ns: _slope(lambda v: 8 * v**2, ns['test_v']),
+           wrong=['8 * test_v**2', 'numerical_grad(lambda v: 8 * v**2, 110)', 'numerical_grad(lambda v: 8 * v, test_v)'],
+           hint="numerical_grad(f, x) takes the function and the point", atol=1e-5)
+
+def _corner(ns):
+    "Where the unit first leaves zero, found by scanning a fine grid (no formula)."
+    xs = torch.linspace(-10, 10, 2_000_001, dtype=torch.float64)
+    y = ns['test_v'] * torch.relu(ns['test_w'] * xs + ns['test_b'])
+    i = int((y > 0).nonzero()[0]) if ns['test_w'] > 0 else int((y > 0).nonzero()[-1])
+    return float(xs[i])
+answer_key('fitting.corner', _corner,
+           wrong=['test_b / test_w', '-test_b', '-test_b / (test_v * test_w)', 'test_w / -test_b'],
+           hint="'One bend: ReLU': the corner of v·relu(w·x + b) is where w·x + b = 0", atol=1e-4);
