@@ -415,6 +415,7 @@ class RunReport:
     broken_message:str = ''
     trials:list = field(default_factory=list)  # with `mutants=True`: every wrong answer and every solution, as ExerciseResults
     def counts(self) -> dict: # status -> number of exercises
+        "How many exercises ended in each status."
         res = {}
         for r in self.exercises: res[r.status] = res.get(r.status, 0) + 1
         return res
