@@ -79,6 +79,7 @@ class CharTokenizer:
     "Characters to ids and back, with `<pad>`=0, `<bos>`=1 and `<eos>`=2; unknown characters raise a `ValueError`."
     specials = ('<pad>', '<bos>', '<eos>')
     def __init__(self, chars:str=string.ascii_letters + string.digits + " ,./-'"): # the characters it knows
+        "Ids 0-2 for the special tokens, then one id per known character, in sorted order."
         self.itos = list(self.specials) + sorted(set(chars))
         self.stoi = {c: i for i, c in enumerate(self.itos)}
         self.pad_id, self.bos_id, self.eos_id = 0, 1, 2
@@ -108,6 +109,7 @@ class CharTokenizer:
 
 # %% ../nbs/51_transformer.ipynb #85241563
 def _activation(activation) -> Callable:
+    "Torch's `activation` argument as a function: 'relu', 'gelu' or a callable (a function or a module)."
     if callable(activation): return activation
     acts = {'relu': F.relu, 'gelu': F.gelu}
     if activation not in acts: raise ValueError(f"activation must be 'relu', 'gelu' or a function, got {activation!r}")
@@ -117,96 +119,118 @@ def _check_block(d_model, nhead, name):
     if nhead < 1 or d_model % nhead:
         raise ValueError(f"{name}: d_model={d_model} must be divisible by nhead={nhead}: each head works in d_model // nhead dimensions")
 
-def _check_seq(x, d_model, name, what):
+def _check_seq(x, d_model, name, what, batch_first=True):
     if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[-1] != d_model:
         got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"{name}: {what} must have shape (batch, length, d_model={d_model}), got {got}")
+        layout = '(batch, length, d_model)' if batch_first else '(length, batch, d_model) (batch_first=False, torch\'s default)'
+        raise ValueError(f"{name}: {what} must have shape {layout} with d_model={d_model}, got {got}")
+
+def _causal(L:int, S:int, device=None) -> Tensor:
+    "torch's boolean causal mask: True above the diagonal (the future keys, masked out)."
+    return torch.ones(L, S, dtype=torch.bool, device=device).triu(1)
+
+def _attend(attn:MultiHeadAttention, q, kv, mask, is_causal, key_padding_mask, need_weights=False):
+    "One attention sublayer as torch's layers call it; an `is_causal` hint without a mask builds the causal mask (torch raises)."
+    if mask is None and is_causal: mask = _causal(q.shape[1], kv.shape[1], q.device)
+    return attn(q, kv, kv, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=need_weights, average_attn_weights=False)
 
 class EncoderBlock(nn.Module):
-    "A transformer encoder block, batch-first: self-attention and an MLP, each inside a residual connection with a LayerNorm (pre-norm by default)."
+    "A transformer encoder block, a drop-in for `nn.TransformerEncoderLayer`: self-attention and an MLP, each in a residual connection with a LayerNorm."
     def __init__(self,
                  d_model:int, # width of the token vectors
                  nhead:int, # attention heads; must divide d_model
-                 dim_feedforward:int|None=None, # MLP hidden width; default 4 * d_model
-                 dropout:float=0.0, # dropout on attention weights and sublayer outputs (training only)
-                 activation:str|Callable='relu', # MLP nonlinearity: 'relu', 'gelu' or a function
+                 dim_feedforward:int=2048, # MLP hidden width (torch's default; this lesson uses 4 * d_model)
+                 dropout:float=0.1, # dropout on attention weights and sublayer outputs (training only)
+                 activation:str|Callable=F.relu, # MLP nonlinearity: 'relu', 'gelu' or a function
                  layer_norm_eps:float=1e-5, # epsilon of the LayerNorms
-                 norm_first:bool=True, # pre-norm x + f(LN(x)); False for the original post-norm LN(x + f(x))
+                 batch_first:bool=False, # True: (batch, length, d_model) tensors; False (torch's default): (length, batch, d_model)
+                 norm_first:bool=False, # True: pre-norm x + f(LN(x)); False (torch's default): the original post-norm LN(x + f(x))
                  bias:bool=True, # biases in the linear layers and LayerNorms
+                 device=None, # where to create the parameters
+                 dtype=None, # dtype of the parameters
                 ):
+        "Same arguments, order and defaults as `nn.TransformerEncoderLayer`, and the same parameter names, so its `state_dict` loads."
         super().__init__()
         _check_block(d_model, nhead, 'EncoderBlock')
-        ff = dim_feedforward or 4 * d_model
-        self.d_model, self.norm_first, self.activation = d_model, norm_first, _activation(activation)
-        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias)
-        self.linear1, self.linear2 = nn.Linear(d_model, ff, bias=bias), nn.Linear(ff, d_model, bias=bias)
-        self.norm1, self.norm2 = [nn.LayerNorm(d_model, layer_norm_eps, bias=bias) for _ in range(2)]
+        fk = dict(device=device, dtype=dtype)
+        self.d_model, self.batch_first, self.norm_first, self.activation = d_model, batch_first, norm_first, _activation(activation)
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=True, **fk)
+        self.linear1, self.linear2 = nn.Linear(d_model, dim_feedforward, bias=bias, **fk), nn.Linear(dim_feedforward, d_model, bias=bias, **fk)
+        self.norm1, self.norm2 = [nn.LayerNorm(d_model, layer_norm_eps, bias=bias, **fk) for _ in range(2)]
         self.dropout, self.dropout1, self.dropout2 = [nn.Dropout(dropout) for _ in range(3)]
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        return self.dropout1(self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal))
+    def _sa_block(self, x, mask, key_padding_mask, is_causal):
+        return self.dropout1(_attend(self.self_attn, x, x, mask, is_causal, key_padding_mask)[0])
 
     def _ff_block(self, x): return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
     def forward(self,
-                src:Tensor, # (B, S, d_model) token vectors
-                src_mask:Tensor|None=None, # (S, S) or broadcast to (B, H, S, S); bool True = MAY attend (sdpa convention)
-                src_key_padding_mask:Tensor|None=None, # (B, S) bool, True at padding (torch's convention)
-                is_causal:bool=False, # also hide later tokens (for a decoder-only model)
-               ) -> Tensor: # (B, S, d_model)
-        "Self-attention then MLP, each added to the residual stream."
-        _check_seq(src, self.d_model, 'EncoderBlock', 'src')
-        x = src
+                src:Tensor, # (B, S, d_model) with batch_first, else (S, B, d_model)
+                src_mask:Tensor|None=None, # (S, S) or (B*nhead, S, S): bool True = may NOT attend (torch's convention), or float added
+                src_key_padding_mask:Tensor|None=None, # (B, S) bool, True at padding
+                is_causal:bool=False, # hide later tokens; without src_mask the causal mask is built here (torch needs the mask)
+               ) -> Tensor: # same shape as src
+        "Self-attention then MLP, each added to the residual stream; the arguments and masks of `nn.TransformerEncoderLayer.forward`."
+        _check_seq(src, self.d_model, 'EncoderBlock', 'src', self.batch_first)
+        x = src if self.batch_first else src.transpose(0, 1)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._ff_block(self.norm2(x))
-        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._ff_block(x))
+            x = x + self._ff_block(self.norm2(x))
+        else:
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm2(x + self._ff_block(x))
+        return x if self.batch_first else x.transpose(0, 1)
+
 
 # %% ../nbs/51_transformer.ipynb #4bc99eb3
 class DecoderBlock(nn.Module):
-    "A transformer decoder block, batch-first: causal self-attention, cross-attention to the encoder's memory, and an MLP, each in a residual connection with a LayerNorm (pre-norm by default)."
+    "A transformer decoder block, a drop-in for `nn.TransformerDecoderLayer`: causal self-attention, cross-attention to the encoder's memory, and an MLP, each in a residual connection with a LayerNorm."
     def __init__(self,
                  d_model:int, # width of the token vectors
                  nhead:int, # attention heads; must divide d_model
-                 dim_feedforward:int|None=None, # MLP hidden width; default 4 * d_model
-                 dropout:float=0.0, # dropout on attention weights and sublayer outputs (training only)
-                 activation:str|Callable='relu', # MLP nonlinearity: 'relu', 'gelu' or a function
+                 dim_feedforward:int=2048, # MLP hidden width (torch's default; this lesson uses 4 * d_model)
+                 dropout:float=0.1, # dropout on attention weights and sublayer outputs (training only)
+                 activation:str|Callable=F.relu, # MLP nonlinearity: 'relu', 'gelu' or a function
                  layer_norm_eps:float=1e-5, # epsilon of the LayerNorms
-                 norm_first:bool=True, # pre-norm x + f(LN(x)); False for the original post-norm LN(x + f(x))
+                 batch_first:bool=False, # True: (batch, length, d_model) tensors; False (torch's default): (length, batch, d_model)
+                 norm_first:bool=False, # True: pre-norm x + f(LN(x)); False (torch's default): the original post-norm LN(x + f(x))
                  bias:bool=True, # biases in the linear layers and LayerNorms
+                 device=None, # where to create the parameters
+                 dtype=None, # dtype of the parameters
                 ):
+        "Same arguments, order and defaults as `nn.TransformerDecoderLayer`, and the same parameter names, so its `state_dict` loads."
         super().__init__()
         _check_block(d_model, nhead, 'DecoderBlock')
-        ff = dim_feedforward or 4 * d_model
-        self.d_model, self.norm_first, self.activation = d_model, norm_first, _activation(activation)
-        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias)
-        self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias)  # cross-attention, torch's name
-        self.linear1, self.linear2 = nn.Linear(d_model, ff, bias=bias), nn.Linear(ff, d_model, bias=bias)
-        self.norm1, self.norm2, self.norm3 = [nn.LayerNorm(d_model, layer_norm_eps, bias=bias) for _ in range(3)]
+        fk = dict(device=device, dtype=dtype)
+        self.d_model, self.batch_first, self.norm_first, self.activation = d_model, batch_first, norm_first, _activation(activation)
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=True, **fk)
+        self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=True, **fk)  # cross-attention, torch's name
+        self.linear1, self.linear2 = nn.Linear(d_model, dim_feedforward, bias=bias, **fk), nn.Linear(dim_feedforward, d_model, bias=bias, **fk)
+        self.norm1, self.norm2, self.norm3 = [nn.LayerNorm(d_model, layer_norm_eps, bias=bias, **fk) for _ in range(3)]
         self.dropout, self.dropout1, self.dropout2, self.dropout3 = [nn.Dropout(dropout) for _ in range(4)]
 
     def _ff_block(self, x): return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
     def forward(self,
-                tgt:Tensor, # (B, T, d_model) the decoder's tokens so far
-                memory:Tensor, # (B, S, d_model) the encoder's output
-                tgt_mask:Tensor|None=None, # extra (T, T) mask, bool True = MAY attend
-                memory_mask:Tensor|None=None, # (T, S) mask for cross-attention, bool True = MAY attend
+                tgt:Tensor, # (B, T, d_model) the decoder's tokens so far (with batch_first; else (T, B, d_model))
+                memory:Tensor, # (B, S, d_model) the encoder's output (with batch_first; else (S, B, d_model))
+                tgt_mask:Tensor|None=None, # (T, T) or (B*nhead, T, T): bool True = may NOT attend (torch's convention), or float added
+                memory_mask:Tensor|None=None, # (T, S) mask for cross-attention, same convention
                 tgt_key_padding_mask:Tensor|None=None, # (B, T) bool, True at padding
                 memory_key_padding_mask:Tensor|None=None, # (B, S) bool, True at padding of the input
-                tgt_is_causal:bool=True, # hide later decoder tokens (default, unlike torch: a decoder block is causal)
-                need_weights:bool=False, # also return the cross-attention weights (B, H, T, S)
-               ): # (B, T, d_model), or (output, cross-attention weights) when need_weights
-        "Causal self-attention, cross-attention to `memory`, then MLP, each added to the residual stream."
-        _check_seq(tgt, self.d_model, 'DecoderBlock', 'tgt'); _check_seq(memory, self.d_model, 'DecoderBlock', 'memory')
-        if memory.shape[0] != tgt.shape[0]:
-            raise ValueError(f"DecoderBlock: tgt and memory must have the same batch size, got {tgt.shape[0]} and {memory.shape[0]}")
-        sa = lambda x: self.dropout1(self.self_attn(x, x, x, attn_mask=tgt_mask, key_padding_mask=tgt_key_padding_mask, is_causal=tgt_is_causal))
-        def ca(x):
-            r = self.multihead_attn(x, memory, memory, attn_mask=memory_mask, key_padding_mask=memory_key_padding_mask, need_weights=need_weights)
-            return (self.dropout2(r[0]), r[1]) if need_weights else (self.dropout2(r), None)
-        x = tgt
+                tgt_is_causal:bool=False, # hide later decoder tokens; without tgt_mask the causal mask is built here (torch needs the mask)
+                memory_is_causal:bool=False, # likewise for cross-attention (rarely wanted)
+                *, need_weights:bool=False, # also return the cross-attention weights (B, nhead, T, S) (not in torch)
+               ): # same shape as tgt, or (output, cross-attention weights) when need_weights
+        "Self-attention (causal when asked), cross-attention to `memory`, then MLP, each added to the residual stream; the arguments of `nn.TransformerDecoderLayer.forward`."
+        _check_seq(tgt, self.d_model, 'DecoderBlock', 'tgt', self.batch_first); _check_seq(memory, self.d_model, 'DecoderBlock', 'memory', self.batch_first)
+        x, mem = (tgt, memory) if self.batch_first else (tgt.transpose(0, 1), memory.transpose(0, 1))
+        if mem.shape[0] != x.shape[0]:
+            raise ValueError(f"DecoderBlock: tgt and memory must have the same batch size, got {x.shape[0]} and {mem.shape[0]}")
+        sa = lambda h: self.dropout1(_attend(self.self_attn, h, h, tgt_mask, tgt_is_causal, tgt_key_padding_mask)[0])
+        def ca(h):
+            out, w = _attend(self.multihead_attn, h, mem, memory_mask, memory_is_causal, memory_key_padding_mask, need_weights)
+            return self.dropout2(out), w
         if self.norm_first:
             x = x + sa(self.norm1(x))
             c, w = ca(self.norm2(x)); x = x + c
@@ -215,31 +239,25 @@ class DecoderBlock(nn.Module):
             x = self.norm1(x + sa(x))
             c, w = ca(x); x = self.norm2(x + c)
             x = self.norm3(x + self._ff_block(x))
+        if not self.batch_first: x = x.transpose(0, 1)
         return (x, w) if need_weights else x
 
-# %% ../nbs/51_transformer.ipynb #5b8f49ce
-@torch.no_grad()
-def _copy_block(block:nn.Module, layer:nn.Module, attns:tuple):
-    "Copy a torch transformer layer's weights into our block: split packed attention weights, load the rest by name."
-    for a in attns: getattr(block, a).copy_from_torch(getattr(layer, a))
-    rest = {k: v for k, v in layer.state_dict().items() if k.split('.')[0] not in attns}
-    missing = [k for k in block.load_state_dict(rest, strict=False).missing_keys if k.split('.')[0] not in attns]
-    if missing: raise ValueError(f"copy_from_torch: the torch layer has no weights for {missing}")
-    return block
 
+# %% ../nbs/51_transformer.ipynb #5b8f49ce
 @patch
 def copy_from_torch(self:EncoderBlock, layer:nn.TransformerEncoderLayer): # same d_model, nhead and MLP width
-    "Copy the weights of an `nn.TransformerEncoderLayer` into this block; returns self."
-    return _copy_block(self, layer, ('self_attn',))
+    "Copy the weights of an `nn.TransformerEncoderLayer` into this block (the parameter names are torch's); returns self."
+    self.load_state_dict(layer.state_dict()); return self
 
 @patch
 def copy_from_torch(self:DecoderBlock, layer:nn.TransformerDecoderLayer): # same d_model, nhead and MLP width
-    "Copy the weights of an `nn.TransformerDecoderLayer` into this block; returns self."
-    return _copy_block(self, layer, ('self_attn', 'multihead_attn'))
+    "Copy the weights of an `nn.TransformerDecoderLayer` into this block (the parameter names are torch's); returns self."
+    self.load_state_dict(layer.state_dict()); return self
+
 
 # %% ../nbs/51_transformer.ipynb #3361ed5b
 class Transformer(nn.Module):
-    "An encoder-decoder transformer for token ids: embeddings + sinusoidal positions, encoder and decoder stacks (pre-norm), a linear head."
+    "An encoder-decoder transformer for token ids: embeddings + sinusoidal positions, encoder and decoder stacks (pre-norm), a linear head. Not `nn.Transformer`, which takes vectors and has no embeddings or head."
     def __init__(self,
                  src_vocab_size:int, # ids the encoder reads
                  tgt_vocab_size:int, # ids the decoder reads and writes
@@ -255,18 +273,23 @@ class Transformer(nn.Module):
                  eos_id:int=2, # id that ends every output
                  activation:str|Callable='relu', # MLP nonlinearity
                 ):
+        "Build the embeddings, `num_encoder_layers` pre-norm `EncoderBlock`s, `num_decoder_layers` `DecoderBlock`s, the final LayerNorms and the head."
         super().__init__()
+        if isinstance(src_vocab_size, bool) or not isinstance(src_vocab_size, int) or not isinstance(tgt_vocab_size, int) or min(src_vocab_size, tgt_vocab_size) < 1:
+            raise ValueError(f"Transformer: src_vocab_size and tgt_vocab_size are vocabulary sizes (ints >= 1), got {src_vocab_size!r}, {tgt_vocab_size!r}; "
+                             "this is not nn.Transformer (which takes d_model first)")
         _check_block(d_model, nhead, 'Transformer')
         self.d_model, self.max_len, self.pad_id, self.bos_id, self.eos_id = d_model, max_len, pad_id, bos_id, eos_id
         self.src_emb, self.tgt_emb = nn.Embedding(src_vocab_size, d_model), nn.Embedding(tgt_vocab_size, d_model)
         self.register_buffer('pos', sinusoidal_positions(max_len, d_model), persistent=False)
-        kw = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation)
+        kw = dict(dim_feedforward=dim_feedforward or 4 * d_model, dropout=dropout, activation=activation, batch_first=True, norm_first=True)
         self.encoder = nn.ModuleList([EncoderBlock(d_model, nhead, **kw) for _ in range(num_encoder_layers)])
         self.decoder = nn.ModuleList([DecoderBlock(d_model, nhead, **kw) for _ in range(num_decoder_layers)])
         self.enc_norm, self.dec_norm = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, tgt_vocab_size)
 
     def _embed(self, ids:Tensor, emb:nn.Embedding, what:str) -> Tensor:
+        "Token embeddings plus sinusoidal positions, after checking the ids' shape, dtype and length."
         if not isinstance(ids, Tensor) or ids.dim() != 2 or ids.dtype != torch.long:
             raise ValueError(f"Transformer: {what} must be a (batch, length) tensor of token ids (torch.long), got "
                              f"{tuple(ids.shape) if isinstance(ids, Tensor) else type(ids).__name__}{' of ' + str(ids.dtype) if isinstance(ids, Tensor) else ''}")
@@ -292,7 +315,7 @@ def decode(self:Transformer, tgt:Tensor, # (B, T) decoder input ids, starting wi
     "Run the decoder stack (causal) over `tgt`, attending to `memory`, and score the next token at every position."
     x, ws = self._embed(tgt, self.tgt_emb, 'tgt'), []
     for blk in self.decoder:
-        r = blk(x, memory, memory_key_padding_mask=memory_key_padding_mask, need_weights=need_weights)
+        r = blk(x, memory, memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=True, need_weights=need_weights)
         if need_weights: x, w = r; ws.append(w)
         else: x = r
     logits = self.head(self.dec_norm(x))
@@ -367,3 +390,116 @@ def exact_match(preds:list, # predicted strings
     if len(preds) != len(targets): raise ValueError(f"exact_match: {len(preds)} predictions for {len(targets)} targets")
     if not targets: raise ValueError("exact_match: no targets")
     return sum(p == t for p, t in zip(preds, targets)) / len(targets)
+
+# %% ../nbs/51_transformer.ipynb #1c538a09
+from .exercises import answer_key, build_key, compare_output, ExerciseFailed
+from .attention import causal_mask
+
+def _fixed_rng(f):
+    "Run `f` with torch's global random state saved and restored: a check never changes the notebook's later draws."
+    def g(*a, **k):
+        with torch.random.fork_rng(): return f(*a, **k)
+    return g
+
+@_fixed_rng
+def _mha_shape(ns):
+    x = torch.zeros(2, 5, 16)
+    return tuple(nn.MultiheadAttention(16, 4, batch_first=True)(x, x, x)[0].shape)
+
+def _halvings(ns):
+    n, v = 0, 1.0
+    while v >= 1e-6: v, n = v * 0.5, n + 1
+    return n
+
+def _slope(ns):
+    x = torch.tensor(0., requires_grad=True); (x + torch.tanh(x)).backward(); return x.grad.item()
+
+answer_key('transformer.footing_shape', _mha_shape, wrong=['(2, 5, 4)', '(2, 4, 5, 16)', '(2, 5, 5)'],
+           hint="attention gives every token a new vector of the same width", footing=True)
+answer_key('transformer.footing_halves', _halvings, wrong=['19', '6', '1_000_000'],
+           hint="count the halvings: 2**10 is about a thousand", footing=True)
+answer_key('transformer.footing_causal', lambda ns: int(causal_mask(4)[2].sum()), wrong=['4', '2'],
+           hint="a causal mask lets a token see itself and every earlier token (the attention lesson)", footing=True)
+answer_key('transformer.footing_slope', _slope, wrong=['1.0', '0.0', '1 + math.tanh(0)'], atol=1e-4, rtol=1e-3,
+           hint="differentiate each term: the derivative of tanh is 1 - tanh^2", footing=True)
+answer_key('transformer.footing_uniform', lambda ns: F.cross_entropy(torch.zeros(1, 70), torch.tensor([0])).item(),
+           wrong=['1 / 70', '-math.log(70)', 'math.log2(70)', '70.0'], atol=0, rtol=1e-3,
+           hint="cross-entropy is -log of the probability of the right character", footing=True)
+
+def _prenorm_cases(ns):
+    g = torch.Generator()  # a fresh generator starts from a fixed seed; r = lambda *s: torch.randn(*s, generator=g)
+    ws = lambda d: (r(4 * d, d), r(4 * d), r(d, 4 * d), r(d))
+    return [('3 vectors, d=8', (r(3, 8), *ws(8))), ('a batch of 2 strings of 5 characters, d=6', (r(2, 5, 6), *ws(6))),
+            ('one vector, d=4', (r(1, 4), *ws(4))), ('constant vectors (variance 0)', (torch.full((2, 8), 3.), *ws(8))),
+            ('large values', (100 * r(3, 8), *ws(8)))]
+
+build_key('transformer.prenorm_mlp', reference=lambda x, W1, b1, W2, b2: x + F.linear(F.relu(F.linear(F.layer_norm(x, x.shape[-1:], eps=1e-5), W1, b1)), W2, b2),
+          cases=_prenorm_cases, atol=1e-4, rtol=1e-4,
+          wrong=['h = (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, keepdim=True) + 1e-5)\nreturn x + torch.relu(h @ W1.T + b1) @ W2.T + b2',
+                 'h = F.layer_norm(x, x.shape[-1:])\nreturn torch.relu(h @ W1.T + b1) @ W2.T + b2',
+                 'y = x + torch.relu(x @ W1.T + b1) @ W2.T + b2\nreturn F.layer_norm(y, y.shape[-1:])',
+                 'h = (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + 1e-5)\nreturn x + torch.relu(h @ W1.T + b1) @ W2.T + b2',
+                 'h = F.layer_norm(x, x.shape[-1:])\nreturn x + torch.relu(h @ W1 + b1) @ W2 + b2'],
+          hint="the pre-norm formula x + f(LN(x)) in 'Why deep stacks need residual connections'")
+
+def _mask_ref(pad):
+    "Brute force: query i may not attend key j when j > i or j is a pad."
+    B, T = pad.shape
+    return torch.tensor([[[[j > i or bool(pad[b, j]) for j in range(T)] for i in range(T)]] for b in range(B)], dtype=torch.bool)
+
+def _lens(T, lengths): return torch.arange(T)[None] >= torch.tensor(lengths)[:, None]
+
+build_key('transformer.decoder_mask', reference=_mask_ref,
+          cases=lambda ns: [('2 inputs of length 5, the second with 2 pads', (_lens(5, [5, 3]),)), ('one input of length 1', (_lens(1, [1]),)),
+                            ('3 inputs of length 4, lengths 4, 1, 2', (_lens(4, [4, 1, 2]),)), ('2 inputs of length 6, no pads', (_lens(6, [6, 6]),))],
+          wrong=['T = pad.shape[1]\nreturn torch.ones(T, T, dtype=torch.bool).tril()[None, None] & ~pad[:, None, None, :]',
+                 'T = pad.shape[1]\nreturn torch.ones(T, T, dtype=torch.bool).triu(1)[None, None].expand(pad.shape[0], 1, T, T)',
+                 'T = pad.shape[1]\nreturn torch.ones(T, T, dtype=torch.bool).triu(1)[None, None] | pad[:, None, :, None]',
+                 'T = pad.shape[1]\nreturn torch.ones(T, T, dtype=torch.bool).triu()[None, None] | pad[:, None, None, :]'],
+          hint="the causal property and the padding mask in 'The decoder block'; True = masked out")
+
+@_fixed_rng
+def _decoder_cases(ns):
+    g = torch.Generator()  # a fresh generator starts from a fixed seed
+    r = lambda *s: torch.randn(*s, generator=g)
+    def blk(d, h):
+        b = DecoderBlock(d, h, 4 * d, 0.0, batch_first=True, norm_first=True).eval()
+        with torch.no_grad():
+            for p in b.parameters(): p.copy_(0.5 * r(*p.shape))  # random LayerNorm weights too, so the three norms differ
+        return b
+    return [('batch 2, target length 5, memory length 7, the second memory with 4 pads', (blk(16, 4), r(2, 5, 16), r(2, 7, 16), _lens(7, [7, 3]))),
+            ('batch 1, target length 1, memory length 4, no padding mask', (blk(16, 4), r(1, 1, 16), r(1, 4, 16), None)),
+            ('batch 3, target length 4, memory length 1', (blk(8, 2), r(3, 4, 8), r(3, 1, 8), _lens(1, [1, 1, 1]))),
+            ('batch 2, target length 6, memory length 6, pads', (blk(16, 4), r(2, 6, 16), r(2, 6, 16), _lens(6, [2, 6])))]
+
+_DEC = '''T = tgt.shape[1]
+h = block.norm1(tgt)
+x = tgt + block.self_attn(h, h, h, attn_mask={mask}, need_weights=False)[0]
+h = {n2}
+x = x + block.multihead_attn({q}, {kv}, {kv}, key_padding_mask={kpm}, need_weights=False)[0]
+return x + block.linear2(F.relu(block.linear1(block.norm3(x))))'''
+_dec = lambda **k: _DEC.format(**{**dict(mask='torch.ones(T, T, dtype=torch.bool).triu(1)', n2='block.norm2(x)', q='h', kv='memory', kpm='memory_key_padding_mask'), **k})
+build_key('transformer.decoder_forward', reference=lambda block, tgt, memory, mpad: block(tgt, memory, tgt_is_causal=True, memory_key_padding_mask=mpad),
+          cases=_decoder_cases, atol=1e-4, rtol=1e-4,
+          wrong=['return block(tgt, memory, memory_key_padding_mask=memory_key_padding_mask)',
+                 _dec(mask='None'), _dec(mask='torch.ones(T, T, dtype=torch.bool).tril()'), _dec(kpm='None'),
+                 _dec(kv='block.norm2(memory)'), _dec(n2='block.norm1(x)'),
+                 'x = block.norm1(tgt + block.self_attn(tgt, tgt, tgt, is_causal=True, need_weights=False)[0])\n'
+                 'x = block.norm2(x + block.multihead_attn(x, memory, memory, key_padding_mask=memory_key_padding_mask, need_weights=False)[0])\n'
+                 'return block.norm3(x + block.linear2(F.relu(block.linear1(x))))'],
+          hint="the three sublayers in 'The decoder block', pre-norm: x + f(LN(x)); torch's bool masks are True where attention is NOT allowed")
+
+def _shifted(ns):
+    t = ns['test_tgt'].tolist()
+    return (torch.tensor([r[:-1] for r in t]), torch.tensor([r[1:] for r in t]))
+
+answer_key('transformer.shifted', _shifted,
+           wrong=['(test_tgt[:, 1:], test_tgt[:, :-1])', '(test_tgt, test_tgt)', '(test_tgt[:, :-1], test_tgt[:, :-1])', '(test_tgt[:, :-2], test_tgt[:, 2:])'],
+           hint="teacher forcing: the same sequence shifted by one, in 'Teacher forcing: the shifted targets'")
+answer_key('transformer.exact_match', lambda ns: exact_match(ns['test_preds'], ns['test_answers']),
+           wrong=['sum(p == a for p, a in zip(test_preds, test_answers))',
+                  'sum(x == y for p, a in zip(test_preds, test_answers) for x, y in zip(p, a)) / sum(map(len, test_answers))',
+                  'sum(p[:10] == a for p, a in zip(test_preds, test_answers)) / len(test_answers)',
+                  '1 - sum(p == a for p, a in zip(test_preds, test_answers)) / len(test_answers)'],
+           hint="exact match counts whole strings: a date with one wrong character is wrong")
+

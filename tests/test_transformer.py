@@ -8,6 +8,7 @@ from learnkit.transformer import (EncoderBlock, DecoderBlock, Transformer, CharT
                                   all_dates, split_dates, date_pairs, encode_pairs, exact_match, ordinal)
 
 D, H = 16, 4
+KW = dict(dim_feedforward=4 * D, dropout=0.0, batch_first=True, norm_first=True)  # the lesson's settings
 
 
 def _x(*shape, seed=0):
@@ -29,13 +30,14 @@ def _pad(B, S, lengths):
 # ---------------------------------------------------------------- shapes
 
 def test_shapes():
-    enc, dec = EncoderBlock(D, H), DecoderBlock(D, H)
+    enc, dec = EncoderBlock(D, H, **KW), DecoderBlock(D, H, **KW)
     x, mem = torch.randn(3, 7, D), torch.randn(3, 5, D)
     assert enc(x).shape == (3, 7, D)
     assert dec(x, mem).shape == (3, 7, D)
     out, w = dec(x, mem, need_weights=True)
     assert out.shape == (3, 7, D) and w.shape == (3, H, 7, 5)
     assert enc.linear1.out_features == 4 * D and EncoderBlock(D, H, dim_feedforward=24).linear1.out_features == 24
+    assert EncoderBlock(D, H).linear1.out_features == 2048  # torch's default
     m = Transformer(11, 13, d_model=D, nhead=H, num_encoder_layers=2, num_decoder_layers=1, max_len=20)
     src, tgt = torch.randint(3, 11, (2, 9)), torch.randint(3, 13, (2, 6))
     logits, loss = m(src, tgt, tgt)
@@ -53,7 +55,7 @@ def test_shapes():
 def test_encoder_block_matches_torch(norm_first):
     torch.manual_seed(0)
     ref = nn.TransformerEncoderLayer(D, H, 4 * D, dropout=0.0, batch_first=True, norm_first=norm_first).double()
-    ours = EncoderBlock(D, H, norm_first=norm_first).double().copy_from_torch(ref)
+    ours = EncoderBlock(D, H, 4 * D, 0.0, batch_first=True, norm_first=norm_first).double().copy_from_torch(ref)
     pad = _pad(2, 6, [6, 4])
     x = _x(2, 6, D)
     a, ga = _out_and_grads(lambda x: ours(x, src_key_padding_mask=pad), x)
@@ -61,7 +63,7 @@ def test_encoder_block_matches_torch(norm_first):
     torch.testing.assert_close(a, b)
     torch.testing.assert_close(ga[0], gb[0])
     # parameter gradients too (q/k/v stacked as torch packs them)
-    pa = torch.cat([ours.self_attn.q_proj.weight.grad, ours.self_attn.k_proj.weight.grad, ours.self_attn.v_proj.weight.grad])
+    pa = ours.self_attn.in_proj_weight.grad
     torch.testing.assert_close(pa, ref.self_attn.in_proj_weight.grad)
     torch.testing.assert_close(ours.linear1.weight.grad, ref.linear1.weight.grad)
 
@@ -70,11 +72,11 @@ def test_encoder_block_matches_torch(norm_first):
 def test_decoder_block_matches_torch(norm_first):
     torch.manual_seed(1)
     ref = nn.TransformerDecoderLayer(D, H, 4 * D, dropout=0.0, batch_first=True, norm_first=norm_first).double()
-    ours = DecoderBlock(D, H, norm_first=norm_first).double().copy_from_torch(ref)
+    ours = DecoderBlock(D, H, 4 * D, 0.0, batch_first=True, norm_first=norm_first).double().copy_from_torch(ref)
     mpad = _pad(2, 7, [7, 3])
     causal = nn.Transformer.generate_square_subsequent_mask(5, dtype=torch.float64)
     y, mem = _x(2, 5, D, seed=1), _x(2, 7, D, seed=2)
-    a, ga = _out_and_grads(lambda y, m: ours(y, m, memory_key_padding_mask=mpad), y, mem)
+    a, ga = _out_and_grads(lambda y, m: ours(y, m, tgt_is_causal=True, memory_key_padding_mask=mpad), y, mem)
     b, gb = _out_and_grads(lambda y, m: ref(y, m, tgt_mask=causal, tgt_is_causal=True, memory_key_padding_mask=mpad), y, mem)
     torch.testing.assert_close(a, b)
     for u, v in zip(ga, gb): torch.testing.assert_close(u, v)
@@ -83,14 +85,13 @@ def test_decoder_block_matches_torch(norm_first):
 
 def test_decoder_block_non_causal_matches_torch():
     ref = nn.TransformerDecoderLayer(D, H, 4 * D, dropout=0.0, batch_first=True, norm_first=True)
-    ours = DecoderBlock(D, H).copy_from_torch(ref)
+    ours = DecoderBlock(D, H, **KW).copy_from_torch(ref)
     y, mem = torch.randn(2, 5, D), torch.randn(2, 7, D)
-    torch.testing.assert_close(ours(y, mem, tgt_is_causal=False), ref(y, mem))
+    torch.testing.assert_close(ours(y, mem), ref(y, mem))
 
 
 def test_copy_from_torch_rejects_mismatch():
-    with pytest.raises(ValueError): EncoderBlock(D, H).copy_from_torch(nn.TransformerEncoderLayer(D, 2, 4 * D, batch_first=True))
-    with pytest.raises(RuntimeError): EncoderBlock(D, H).copy_from_torch(nn.TransformerEncoderLayer(D, H, 8 * D, batch_first=True))
+        with pytest.raises(RuntimeError): EncoderBlock(D, H).copy_from_torch(nn.TransformerEncoderLayer(D, H, 8 * D, batch_first=True))
 
 
 # ---------------------------------------------------------------- causality and padding
@@ -108,14 +109,14 @@ def test_changing_future_decoder_tokens_never_changes_earlier_outputs(t, seed):
 
 
 def test_encoder_block_is_causal_flag():
-    enc = EncoderBlock(D, H).eval()
+    enc = EncoderBlock(D, H, **KW).eval()
     x = torch.randn(1, 6, D); x2 = x.clone(); x2[:, 4:] = torch.randn(1, 2, D)
     assert torch.equal(enc(x, is_causal=True)[:, :4], enc(x2, is_causal=True)[:, :4])
     assert not torch.allclose(enc(x)[:, :4], enc(x2)[:, :4])
 
 
 def test_padding_is_respected():
-    enc = EncoderBlock(D, H)
+    enc = EncoderBlock(D, H, **KW)
     x, pad = torch.randn(2, 6, D), _pad(2, 6, [6, 3])
     noisy = x.clone(); noisy[pad] = 100 * torch.randn(int(pad.sum()), D)
     torch.testing.assert_close(enc(x, src_key_padding_mask=pad)[1, :3], enc(noisy, src_key_padding_mask=pad)[1, :3])
@@ -143,9 +144,9 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match='max_len'): m.generate(torch.randint(3, 12, (1, 5)), 8)
     with pytest.raises(ValueError, match='torch.long'): m(torch.rand(1, 5), torch.randint(3, 12, (1, 3)))
     with pytest.raises(ValueError, match="targets must have tgt's shape"): m(torch.randint(3, 12, (1, 5)), torch.randint(3, 12, (1, 3)), torch.randint(3, 12, (1, 4)))
-    enc, dec = EncoderBlock(D, H), DecoderBlock(D, H)
+    enc, dec = EncoderBlock(D, H, **KW), DecoderBlock(D, H, **KW)
     x = torch.randn(2, 6, D)
-    with pytest.raises(ValueError, match=r'key_padding_mask must have shape \(B, S\)=\(2, 6\)'): enc(x, src_key_padding_mask=torch.zeros(2, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r'key_padding_mask must have shape .*\(2, 6\)'): enc(x, src_key_padding_mask=torch.zeros(2, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match='attn_mask'): enc(x, src_mask=torch.ones(5, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match='d_model=16'): enc(torch.randn(2, 6, 8))
     with pytest.raises(ValueError, match='d_model=16'): enc(torch.randn(6, D))
@@ -233,3 +234,108 @@ def test_tiny_overfit(one_thread):
     assert loss.item() < 0.05
     assert exact_match(m.translate([p[0] for p in pairs], tok), [p[1] for p in pairs]) == 1.0
     assert m.training  # translate restores the mode
+
+
+# ---------------------------------------------------------------- torch's arguments, defaults and masks (issue 13)
+
+import inspect
+
+@pytest.mark.parametrize('ours, theirs', [(EncoderBlock, nn.TransformerEncoderLayer), (DecoderBlock, nn.TransformerDecoderLayer)])
+def test_signatures_are_torchs(ours, theirs):
+    "Same argument names, order and defaults as torch's layers (ours may add keyword-only extras), so torch-style calls mean the same."
+    for f in ('__init__', 'forward'):
+        a, b = inspect.signature(getattr(ours, f)).parameters, inspect.signature(getattr(theirs, f)).parameters
+        pos = [p for p in a.values() if p.kind != p.KEYWORD_ONLY]
+        assert [p.name for p in pos] == list(b), (f, [p.name for p in pos], list(b))
+        for p in pos:
+            d = b[p.name].default
+            assert p.default is d or p.default == d, (f, p.name, p.default, d)
+
+
+def _seq_first_pair(cls, ref_cls, *args, **kw):
+    torch.manual_seed(0)
+    ref = ref_cls(*args, **kw).double().eval()
+    return cls(*args, **kw).double().eval().copy_from_torch(ref), ref
+
+
+def test_torch_defaults_give_torchs_numbers():
+    "`EncoderBlock(d, h)` is `nn.TransformerEncoderLayer(d, h)`: post-norm, MLP 2048, (length, batch, d) tensors."
+    ours, ref = _seq_first_pair(EncoderBlock, nn.TransformerEncoderLayer, D, H)
+    x = torch.randn(7, 3, D, dtype=torch.float64)  # (S, B, E): torch's default layout
+    torch.testing.assert_close(ours(x), ref(x))
+    pad = _pad(3, 7, [7, 5, 2])
+    torch.testing.assert_close(ours(x, src_key_padding_mask=pad)[:2], ref(x, src_key_padding_mask=pad)[:2])
+    ours, ref = _seq_first_pair(DecoderBlock, nn.TransformerDecoderLayer, D, H)
+    y, mem = torch.randn(5, 3, D, dtype=torch.float64), torch.randn(7, 3, D, dtype=torch.float64)
+    torch.testing.assert_close(ours(y, mem), ref(y, mem))  # no mask: not causal, as in torch
+    torch.testing.assert_close(ours(y, mem, memory_key_padding_mask=pad), ref(y, mem, memory_key_padding_mask=pad))
+
+
+def test_positional_torch_call():
+    "Positional arguments mean what they mean in torch (the 7th is batch_first, the 8th norm_first)."
+    args = (D, H, 24, 0.0, F.gelu, 1e-6, True, True)
+    ours, ref = _seq_first_pair(EncoderBlock, nn.TransformerEncoderLayer, *args)
+    assert ours.batch_first and ours.norm_first and ours.linear1.out_features == 24
+    x = torch.randn(2, 5, D, dtype=torch.float64)
+    torch.testing.assert_close(ours(x), ref(x))
+    ours, ref = _seq_first_pair(DecoderBlock, nn.TransformerDecoderLayer, *args)
+    mem = torch.randn(2, 3, D, dtype=torch.float64)
+    causal = nn.Transformer.generate_square_subsequent_mask(5, dtype=torch.float64)
+    pad = _pad(2, 3, [3, 1])
+    torch.testing.assert_close(ours(x, mem, causal, None, None, pad, True), ref(x, mem, causal, None, None, pad, True))
+
+
+@pytest.mark.parametrize('kind', ['bool', 'float', 'hint'])
+def test_masks_use_torchs_convention(kind):
+    "A torch-style causal mask (bool True = masked, or float -inf) gives torch's numbers; the is_causal hint alone builds it."
+    T = 5
+    mask = {'bool': nn.Transformer.generate_square_subsequent_mask(T, dtype=torch.float64) < 0,
+            'float': nn.Transformer.generate_square_subsequent_mask(T, dtype=torch.float64), 'hint': None}[kind]
+    ref_mask = nn.Transformer.generate_square_subsequent_mask(T, dtype=torch.float64)
+    ours, ref = _seq_first_pair(EncoderBlock, nn.TransformerEncoderLayer, D, H, 4 * D, 0.0, batch_first=True, norm_first=True)
+    x = torch.randn(2, T, D, dtype=torch.float64)
+    torch.testing.assert_close(ours(x, mask, is_causal=kind == 'hint'), ref(x, ref_mask, is_causal=True))
+    ours, ref = _seq_first_pair(DecoderBlock, nn.TransformerDecoderLayer, D, H, 4 * D, 0.0, batch_first=True)
+    mem = torch.randn(2, 4, D, dtype=torch.float64)
+    torch.testing.assert_close(ours(x, mem, mask, tgt_is_causal=kind == 'hint'), ref(x, mem, ref_mask, tgt_is_causal=True))
+    mm = nn.Transformer.generate_square_subsequent_mask(T, dtype=torch.float64)[:, :4]  # cross-attention mask (T, S)
+    torch.testing.assert_close(ours(x, mem, memory_mask=mm < 0), ref(x, mem, memory_mask=mm))
+    torch.testing.assert_close(ours(x, mem, memory_is_causal=True), ref(x, mem, memory_mask=mm, memory_is_causal=True))
+
+
+def test_torch_state_dict_loads_and_device_dtype():
+    ref = nn.TransformerDecoderLayer(D, H, 32, batch_first=True)
+    ours = DecoderBlock(D, H, 32, batch_first=True, dtype=torch.float64, device='cpu')
+    assert all(p.dtype == torch.float64 for p in ours.parameters())
+    assert set(ours.state_dict()) == set(ref.state_dict())
+    ours.load_state_dict(ref.state_dict())  # strict: every name matches
+    assert ours.self_attn.in_proj_weight.dtype == torch.float64
+
+
+def test_activation_module_and_dropout_default():
+    torch.manual_seed(0)
+    ref = nn.TransformerEncoderLayer(D, H, 32, activation=nn.GELU(), batch_first=True).eval()
+    ours = EncoderBlock(D, H, 32, activation=nn.GELU(), batch_first=True).eval().copy_from_torch(ref)
+    assert ours.dropout.p == 0.1 == ref.dropout.p
+    x = torch.randn(2, 4, D)
+    torch.testing.assert_close(ours(x), ref(x))
+
+
+def test_errors_name_the_layout():
+    enc = EncoderBlock(D, H)  # seq-first by default, like torch
+    with pytest.raises(ValueError, match=r'\(length, batch, d_model\)'): enc(torch.randn(3, 5, 8))
+    with pytest.raises(ValueError, match='not nn.Transformer'): Transformer(16.0, 10)
+
+
+def test_every_public_name_has_a_docstring_help_shows():
+    import learnkit.transformer as m
+    for name in m.__all__:
+        obj = getattr(m, name)
+        if callable(obj): assert (obj.__doc__ or '').strip(), name
+        if isinstance(obj, type):
+            for k, v in vars(obj).items():
+                if callable(v) and (not k.startswith('_') or k in ('__init__', 'forward')): assert (v.__doc__ or '').strip(), f'{name}.{k}'
+    # __init__ shows our text, not torch's
+    assert 'nn.TransformerEncoderLayer' in EncoderBlock.__init__.__doc__ and 'nn.TransformerDecoderLayer' in DecoderBlock.__init__.__doc__
+    for meth in ('copy_from_torch', 'forward'): assert EncoderBlock.__dict__[meth].__doc__ and DecoderBlock.__dict__[meth].__doc__
+    for meth in ('encode', 'decode', 'generate', 'translate', 'forward', '__init__'): assert Transformer.__dict__[meth].__doc__, meth
