@@ -106,3 +106,18 @@ def test_import_does_not_load_pyplot():
     out = subprocess.run([sys.executable, '-c', "import sys, learnkit.fitting; print('matplotlib.pyplot' in sys.modules)"],
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == 'False'
+
+def test_non_contiguous_inputs():
+    "A transposed tensor or array: the gradient lands on the right entries."
+    W = torch.arange(12., dtype=torch.float64).reshape(4, 3)
+    X = torch.randn(3, 4, dtype=torch.float64).T
+    f = lambda t: (t * W).sum() + (t**2).sum()
+    torch.testing.assert_close(numerical_grad(f, X), autograd(f, X))
+    A, Wn = np.arange(6.).reshape(2, 3).T, np.arange(6.).reshape(3, 2)
+    np.testing.assert_allclose(numerical_grad(lambda v: (v * Wn).sum(), A), Wn, rtol=1e-7, atol=1e-8)
+
+def test_f_mutating_its_argument_does_not_move_x():
+    def f(v): v += 1.0; return (v**2).sum()
+    x = torch.tensor([0.5, -2.0], dtype=torch.float64)
+    torch.testing.assert_close(numerical_grad(f, x), 2 * (x + 1))
+    assert x.tolist() == [0.5, -2.0]
