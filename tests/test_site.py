@@ -35,9 +35,9 @@ def _processed(nbs):
     return {p: cache/p.name for p in nbs}
 
 def test_lessons_export_with_source_shown():
-    "`#| export` puts only a signature box on the site; lessons use `#| exports`, which shows the code too"
+    "`#| export` puts only a signature box on the site; lessons use `#| exports`, which shows the code too (the answer key, `#| export` + `#| hide`, is hidden on purpose)"
     bad = [f"{p.name} cell {i}" for p in LESSONS for i, c in enumerate(_cells(p))
-           if c['cell_type'] == 'code' and 'export' in _directives(_src(c))]
+           if c['cell_type'] == 'code' and 'export' in (d := _directives(_src(c))) and 'hide' not in d]
     assert not bad, f"use '#| exports' in lessons: {bad}"
 
 def test_exported_definitions_visible_on_site():
