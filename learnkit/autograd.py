@@ -305,7 +305,7 @@ def __matmul__(self:Tensor, other) -> Tensor:
 def relu(self:Tensor) -> Tensor:
     "Elementwise max(x, 0), NaN kept (as torch); the gradient passes except where x <= 0."
     a = self.data
-    return _node(np.where(a <= 0, 0, a).astype(a.dtype, copy=False), (self,), lambda g: (g * ~(a <= 0),), 'relu', saves=(self,))
+    return _node(np.maximum(a, 0), (self,), lambda g: (g * ~(a <= 0),), 'relu', saves=(self,))
 @patch
 def tanh(self:Tensor) -> Tensor:
     "Elementwise tanh; local derivative 1 - tanh²."
@@ -407,3 +407,114 @@ class SGD:
     def zero_grad(self):
         "Set every parameter's `grad` to None."
         for p in self.params: p.grad = None
+
+# %% ../nbs/11_backprop.ipynb #d911f4d6
+from .exercises import answer_key, build_key, compare_output, ExerciseFailed
+
+def _torch():
+    "torch, imported only when a check runs (`import learnkit.autograd` stays numpy-only)."
+    import torch
+    return torch
+
+def _t(x, grad=False):
+    "A float64 torch tensor of `x`."
+    return _torch().tensor(np.asarray(x, dtype=np.float64), requires_grad=grad)
+
+def _grad_at(f, x:float) -> float:
+    "d f / dx at the number `x`, by torch's autograd in float64."
+    t = _t(x, True); f(t).backward(); return t.grad.item()
+
+def _param_grad(combine, shape, g):
+    "The gradient of a parameter of `shape` in `combine(param)` for upstream gradient `g`, by torch's autograd."
+    p = _t(np.zeros(shape), True); combine(p).backward(_t(g)); return p.grad.numpy()
+
+answer_key('autograd.footing_chain', lambda ns: _grad_at(lambda x: (x ** 2).sin(), ns['test_x']),
+           wrong=['math.cos(test_x ** 2)', '2 * test_x * math.sin(test_x ** 2)', 'math.cos(2 * test_x)'],
+           hint="the chain rule: the outer derivative at the inner value, times the inner derivative", footing=True)
+answer_key('autograd.footing_matmul_shape', lambda ns: tuple((np.zeros(ns['test_x_shape']) @ np.zeros(ns['test_w_shape'])).shape),
+           wrong=['(64, 10)', '(32, 64)', '(10, 32)'], hint="rows come from the left matrix, columns from the right one", footing=True)
+answer_key('autograd.footing_broadcast', lambda ns: tuple(np.broadcast_shapes(ns['test_z_shape'], ns['test_b_shape'])),
+           wrong=['(10,)', '(64,)', '(10, 64)'], hint="broadcasting lines shapes up from the right and repeats the smaller one", footing=True)
+answer_key('autograd.footing_exp', lambda ns: math.log(math.exp(ns['test_a']) * math.exp(ns['test_b'])),
+           wrong=['test_a * test_b', 'test_a - test_b', 'math.exp(test_a + test_b)'],
+           hint="multiplying powers of the same base adds the exponents", footing=True)
+
+answer_key('autograd.sigmoid_local', lambda ns: _grad_at(lambda a: a.sigmoid(), ns['test_a']),
+           wrong=['test_s', '1 - test_s', 'test_s * (1 + test_s)', 'math.exp(-test_a)'],
+           hint="differentiate 1 / (1 + e^-a) by the chain rule, then write e^-a / (1 + e^-a) with s")
+
+def _verify_sigmoid(got, ns):
+    "Value.sigmoid against torch.sigmoid (value and gradient) on several inputs, large |a| included, and through a graph."
+    torch = _torch()
+    if not callable(got): raise ExerciseFailed(f"test_sigmoid should be a function, got {type(got).__name__}.")
+    V = ns.get('Value', Value)  # the notebook's own Value class when run in the lesson
+    def run(x, where):
+        v = V(x)
+        try: out = got(v)
+        except Exception as e: raise ExerciseFailed(f"{where}: your code raised {type(e).__name__}: {e}") from None
+        if type(out).__name__ != 'Value':
+            raise ExerciseFailed(f"{where}: should return a Value, returned {type(out).__name__}" + (": did you forget `return`?" if out is None else "."))
+        return v, out
+    for x in (0.4, 0.0, -2.5, 3.0, 30.0, -30.0, 800.0, -800.0):
+        where = f"case a = {x}"
+        v, out = run(x, where)
+        t = _t(x, True); ts = torch.sigmoid(t); ts.backward()
+        compare_output(out.data, ts.item(), f"{where}, the output", atol=1e-9, rtol=1e-7)
+        if not out._prev: raise ExerciseFailed(f"{where}: the result has no inputs (_prev is empty), so backward() cannot reach a.")
+        out.backward()
+        compare_output(v.grad, t.grad.item(), f"{where}, the gradient after backward()", atol=1e-9, rtol=1e-7)
+    a = 0.7; fd = (got(V(a + 1e-6)).data - got(V(a - 1e-6)).data) / 2e-6
+    v, out = run(a, f"case a = {a}"); out.backward()
+    compare_output(v.grad, fd, f"case a = {a}, the gradient against finite differences", atol=1e-6, rtol=1e-5)
+    v = V(-1.2); y = got(v * 2 + 1) * v; y.backward()
+    t = _t(-1.2, True); ty = torch.sigmoid(t * 2 + 1) * t; ty.backward()
+    compare_output(v.grad, t.grad.item(), "sigmoid(2a + 1) · a at a = -1.2, the gradient of a", atol=1e-9, rtol=1e-7)
+
+_S = 'e = math.exp(-abs(self.data))\ns = 1 / (1 + e) if self.data >= 0 else e / (1 + e)\n'
+build_key('autograd.sigmoid', verify=_verify_sigmoid,
+          wrong=["s = 1 / (1 + math.exp(-self.data))\nreturn Value(s, (self,), (s * (1 - s),), 'sigmoid')",
+                 _S + "return Value(s, (self,), (s,), 'sigmoid')",
+                 _S + "return Value(s)",
+                 "return 1 / (1 + (-self).exp())",
+                 "e = math.exp(-abs(self.data))\ns = 1 / (1 + e)\nreturn Value(s, (self,), (s * (1 - s),), 'sigmoid')"],
+          hint="one Value(data, (self,), (local,), 'sigmoid') as in `tanh`; for a < 0 use e^a / (1 + e^a), which cannot overflow")
+
+answer_key('autograd.bias_grad', lambda ns: _param_grad(lambda b: _t(np.zeros((4, 3))) + b, (1, 3), ns['test_g']),
+           wrong=['test_g.sum(axis=1, keepdims=True)', 'test_g.sum(axis=0)', 'test_g.mean(axis=0, keepdims=True)', 'test_g[:1]'],
+           hint="'Broadcasting and the sum rule': sum over the axis the bias was copied along")
+answer_key('autograd.scale_grad', lambda ns: _param_grad(lambda s: _t(ns['test_features']) * s, (1, 3), ns['test_g']),
+           wrong=['test_g.sum(axis=0, keepdims=True)', '(test_g * test_features).sum(axis=1, keepdims=True)',
+                  'test_g * test_features', 'test_features.sum(axis=0, keepdims=True)'],
+           hint="the local derivative of f·s with respect to s is f: multiply, then sum over the broadcast axis")
+
+def _matmul_grads(X, W, G):
+    "dL/dX and dL/dW of L = sum(G * (X @ W)), by torch's autograd."
+    x, w = _t(X, True), _t(W, True); (x @ w).backward(_t(G)); return x.grad.numpy(), w.grad.numpy()
+
+def _mm_cases(ns):
+    rng = np.random.default_rng(11)
+    shapes = [('random', 5, 3, 2), ('a batch of one', 1, 4, 1), ('an outer product', 3, 1, 5), ('square', 4, 4, 4), ('wide', 2, 3, 7)]
+    return [(lab, (rng.standard_normal((n, k)), rng.standard_normal((k, m)), rng.standard_normal((n, m)))) for lab, n, k, m in shapes]
+build_key('autograd.matmul_backward', reference=_matmul_grads, cases=_mm_cases,
+          wrong=['return G @ W.T, G.T @ X', 'return G @ W, X @ G', 'return W @ G.T, X.T @ G', 'return G @ W.T, X.T @ G / len(X)'],
+          hint="'The matrix product, derived by shapes': each gradient has its input's shape", atol=1e-9, rtol=1e-7)
+
+def _exp_cases(ns):
+    rng = np.random.default_rng(12)
+    return [('random', (rng.standard_normal(5), rng.standard_normal(5))), ('zeros and negatives', (np.array([0.0, -3.0, -0.5]), np.array([1.0, 2.0, -1.0]))),
+            ('a matrix', (rng.standard_normal((2, 4)), rng.standard_normal((2, 4)))), ('one number', (np.array(0.7), np.array(1.5)))]
+build_key('autograd.exp_backward', reference=lambda a, g: (lambda t: (t.exp().backward(_t(g)), t.grad.numpy())[1])(_t(a, True)), cases=_exp_cases,
+          wrong=['return g * a', 'return np.exp(a)', 'return g', 'return g * np.exp(g)'],
+          hint="the local derivative of e^a is e^a; multiply it by the upstream gradient", atol=1e-9, rtol=1e-7)
+
+answer_key('autograd.cross_entropy', lambda ns: _torch().nn.functional.cross_entropy(_t(ns['test_logits'])[None], _torch().tensor([ns['test_y']])).item(),
+           wrong=['np.log(np.exp(test_logits).sum())', 'test_logits[test_y] - np.log(np.exp(test_logits).sum())',
+                  '-np.log(test_logits[test_y] / test_logits.sum())', '-np.log(np.exp(test_logits[test_y]))'],
+           hint="'Log-softmax, and why it is computed the way it is': minus (the true logit minus the log-sum-exp)")
+
+def _sgd_after(ns):
+    "The weight after one torch.optim.SGD step."
+    torch = _torch(); p = _t([ns['test_w0']], True); p.grad = _t([ns['test_grad']])
+    torch.optim.SGD([p], lr=ns['test_lr']).step(); return p.item()
+answer_key('autograd.sgd_step', _sgd_after, wrong=['test_w0 + test_lr * test_grad', 'test_w0 - test_grad', 'test_lr * test_grad'],
+           hint="SGD steps against the gradient, scaled by the learning rate");
