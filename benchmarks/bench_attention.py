@@ -48,7 +48,7 @@ def main():
         m = MultiHeadAttention(H * D, H)
         x = torch.randn(B, T, H * D, generator=gen)
         def step(fused):
-            m.fused = fused; m.zero_grad(); m(x, is_causal=True).square().sum().backward()
+            m.fused = fused; m.zero_grad(); m(x, x, x, need_weights=False, is_causal=True)[0].square().sum().backward()
         compare(f"MHA   B={B} E={H*D} T={T:4d}", lambda: step(False), lambda: step(True), a.rounds)
 
 

@@ -249,13 +249,15 @@ def show_attention(weights:Tensor, # (L, S) one attention map
                    ax=None, # matplotlib axes to draw on; default a new figure
                    title:str|None=None, # axes title
                    cmap:str='Blues', # colour map; 0 is white
+                   colorbar:bool=True, # draw a colour bar beside the map
                   ):
     "Plot an attention map: one row per query, one column per key, darker = more weight."
     import matplotlib.pyplot as plt  # here, not at import time: `import learnkit.attention` does not load pyplot
     w = weights.detach().float().cpu()
     if w.dim() != 2: raise ValueError(f"show_attention: expected one (L, S) map, got shape {tuple(w.shape)}; index a head first, e.g. w[0, h]")
     if ax is None: _, ax = plt.subplots(figsize=(0.3*w.shape[1] + 1.5, 0.3*w.shape[0] + 1))
-    ax.imshow(w.numpy(), cmap=cmap, vmin=0, vmax=max(float(w.max()), 1e-9)); ax.grid(False)
+    im = ax.imshow(w.numpy(), cmap=cmap, vmin=0, vmax=max(float(w.max()), 1e-9)); ax.grid(False)
+    if colorbar: plt.colorbar(im, ax=ax, fraction=0.046, label='weight')
     if queries is not None: ax.set_yticks(range(len(queries)), list(queries))
     if keys is not None: ax.set_xticks(range(len(keys)), list(keys))
     ax.set_xlabel('key (looked at)'); ax.set_ylabel('query (asking)')
@@ -323,3 +325,106 @@ def to_torch(self:MultiHeadAttention) -> nn.MultiheadAttention: # same weights, 
                               batch_first=self.batch_first, device=w.device, dtype=w.dtype)
     m.load_state_dict(self.state_dict())
     return m.train(self.training)
+
+# %% ../nbs/50_attention.ipynb #90b5ec50
+from .exercises import answer_key, build_key, compare_output, ExerciseFailed
+
+def _tensors(seed:int, *shapes, scale:float=1.0) -> list:
+    "Random test tensors from their own generator, so checking an exercise never moves the lesson's random numbers."
+    import numpy as np
+    rng = np.random.default_rng(seed)  # a generator of its own (a torch one would need a seeding call in the lesson)
+    return [torch.from_numpy(rng.standard_normal(s)).float() * scale for s in shapes]
+
+def _rope_complex(x:Tensor, pos:Tensor) -> Tensor:
+    "RoPE by complex numbers in float64: pair (x[2i], x[2i+1]) is z = x[2i] + i x[2i+1], times e^{i pos θ_i}."
+    D = x.shape[-1]
+    theta = 10000.0 ** (-torch.arange(0, D, 2, dtype=torch.float64) / D)
+    z = torch.view_as_complex(x.double().reshape(*x.shape[:-1], D // 2, 2).contiguous())
+    ang = torch.as_tensor(pos, dtype=torch.float64)[:, None] * theta
+    return torch.view_as_real(z * torch.polar(torch.ones_like(ang), ang)).flatten(-2).to(x.dtype)
+
+def _rope_score_complex(q:Tensor, k:Tensor, m:int, n:int) -> Tensor:
+    "Re(Σ_i z_q conj(z_k) e^{i(m-n)θ_i}): the score from the complex form of the offset identity."
+    zq, zk = [torch.view_as_complex(t.double().reshape(-1, 2).contiguous()) for t in (q, k)]
+    theta = 10000.0 ** (-torch.arange(0, q.shape[-1], 2, dtype=torch.float64) / q.shape[-1])
+    return (zq * zk.conj() * torch.polar(torch.ones_like(theta), (m - n) * theta)).real.sum().to(q.dtype)
+
+def _causal_by_torch(L:int, S:int) -> Tensor:
+    "Where F.scaled_dot_product_attention(is_causal=True) gives a key any weight (equal scores: every allowed key gets some)."
+    return F.scaled_dot_product_attention(torch.zeros(L, 1), torch.zeros(S, 1), torch.eye(S), is_causal=True) > 0
+
+_X = '(torch.randn(test_n, test_d) * torch.randn(test_n, test_d))'
+_H = 'test_Wq(test_x) @ test_Wk(test_x).T'
+
+answer_key('attention.dot', lambda ns: torch.dot(torch.tensor([1., 2, 3]), torch.tensor([4., -5, 6])).item(),
+           wrong=['1*4 + 2*5 + 3*6', '[4, -10, 18]', '1*4 + 2*(-5)'],
+           hint="multiply the vectors entry by entry, then add the products", footing=True)
+answer_key('attention.softmax', lambda ns: torch.tensor([2.0, 0.0]).softmax(0)[0].item(),
+           wrong=['2.0 / (2.0 + 0.0)', 'math.exp(2.0)', '0.5', 'math.exp(2.0) / (math.exp(2.0) + 0.0)'],
+           hint="softmax weight = e^{s_i} / Σ_j e^{s_j}; e^0 = 1", atol=1e-4, footing=True)
+answer_key('attention.matmul_shape', lambda ns: tuple((torch.zeros(3, 4) @ torch.zeros(5, 4).T).shape),
+           wrong=['(3, 4)', '(5, 3)', '(4, 4)', '(3, 5, 4)'],
+           hint="transposing (5, 4) gives (4, 5); rows come from the left matrix, columns from the right one", footing=True)
+answer_key('attention.var_sum', lambda ns: (torch.ones(3) @ torch.eye(3) @ torch.ones(3)).item(),  # Var(1ᵀx) = 1ᵀ Σ 1 with Σ = I
+           wrong=['1', 'math.sqrt(3)', '9'],
+           hint="for independent variables the variances add", footing=True)
+answer_key('attention.rotate_point', lambda ns: (lambda z: (z.real.item(), z.imag.item()))(torch.tensor(3 + 4j) * torch.tensor(1j)),
+           wrong=['(4, -3)', '(3, 4)', '(-3, 4)', '(-4, -3)'],
+           hint="multiply out (3 + 4i) i and use i^2 = -1", atol=1e-5, footing=True)
+
+answer_key('attention.dot_var', lambda ns: float(ns['test_d']),  # the exact variance, d; the learner's sample is within ~1% of it
+           wrong=['math.sqrt(test_d)', f'{_X}.sum(1).std().item()', f'{_X}.mean(1).var().item()', f'{_X}.var().item()'],
+           hint="var of the sum over the 256 products of each pair, in 'Why divide by √d'", rtol=0.06)
+answer_key('attention.one_head', lambda ns: F.scaled_dot_product_attention(ns['test_Wq'](ns['test_x']), ns['test_Wk'](ns['test_x']), ns['test_Wv'](ns['test_x'])).detach(),
+           wrong=[f'({_H}).softmax(-1) @ test_Wv(test_x)', f'({_H} / 8).softmax(-1) @ test_Wv(test_x)',
+                  f'({_H} / math.sqrt(8)).softmax(0) @ test_Wv(test_x)', f'({_H} / math.sqrt(8)).softmax(-1)', 'test_Wv(test_x)'],
+           hint="scores q kᵀ / √d, a softmax over the keys (the last axis), then the weights times v, in 'A single head'", atol=1e-5)
+
+build_key('attention.causal_mask', reference=_causal_by_torch,
+          cases=lambda ns: [('square, 6 tokens', (6, 6)), ('a single token', (1, 1)), ('fewer queries than keys', (3, 5)),
+                            ('more queries than keys', (5, 3)), ('square, 9 tokens', (9, 9))],
+          wrong=['return torch.arange(S)[None, :] < torch.arange(L)[:, None]', 'return torch.arange(S)[None, :] >= torch.arange(L)[:, None]',
+                 'return torch.arange(S)[:, None] <= torch.arange(L)[None, :]', 'return torch.ones(L, S, dtype=torch.bool)'],
+          hint="query i (a row) may see keys j <= i, itself included, in 'Causal masking'")
+
+def _verify_rope(got, ns):
+    "The learner's RoPE on several shapes and positions against the complex-number route, then an odd width must be refused."
+    if not callable(got): raise ExerciseFailed(f"{ns.get('__what__', 'your answer')} should be a function, got {type(got).__name__}.")
+    cases = [('9 positions 0..8, 16 wide', _tensors(1, (9, 16))[0], torch.arange(9)),
+             ('one pair at position 0 (nothing turns)', _tensors(2, (1, 2))[0], torch.tensor([0])),
+             ('positions 0, 3, 100, 7, 1', _tensors(3, (5, 8))[0], torch.tensor([0, 3, 100, 7, 1])),
+             ('4 tokens all at position 2, 6 wide', _tensors(4, (4, 6))[0], torch.tensor([2, 2, 2, 2])),
+             ('a cache: positions 40..42, 32 wide', _tensors(5, (3, 32))[0], torch.arange(40, 43))]
+    for label, x, pos in cases:
+        where = f"case '{label}' (x of shape {tuple(x.shape)})"
+        try: out = got(x.clone(), pos.clone())
+        except Exception as e: raise ExerciseFailed(f"{where}: your code raised {type(e).__name__}: {e}") from None
+        compare_output(out, _rope_complex(x, pos), where, atol=1e-4, rtol=1e-4)
+    try: got(torch.randn(4, 7), torch.arange(4))
+    except ValueError: return
+    except Exception as e: raise ExerciseFailed(f"an odd width D=7 raised {type(e).__name__}, not ValueError: check D first and raise ValueError") from None
+    raise ExerciseFailed("an odd width D=7 was accepted: the pairs do not add up; raise a ValueError")
+
+build_key('attention.rope', verify=_verify_rope,
+          wrong=['return x',
+                 'ang = pos[:, None] * 10000 ** (-torch.arange(0, x.shape[1], 2) / x.shape[1])\nx0, x1 = x[:, 0::2], x[:, 1::2]\n'
+                 'return torch.stack([x0 * ang.cos() + x1 * ang.sin(), -x0 * ang.sin() + x1 * ang.cos()], -1).flatten(1)',
+                 'ang = pos[:, None] * 10000 ** (-torch.arange(x.shape[1] // 2) / x.shape[1])\nx0, x1 = x[:, 0::2], x[:, 1::2]\n'
+                 'return torch.stack([x0 * ang.cos() - x1 * ang.sin(), x0 * ang.sin() + x1 * ang.cos()], -1).flatten(1)',
+                 'ang = torch.arange(len(pos))[:, None] * 10000 ** (-torch.arange(0, x.shape[1], 2) / x.shape[1])\nx0, x1 = x[:, 0::2], x[:, 1::2]\n'
+                 'return torch.stack([x0 * ang.cos() - x1 * ang.sin(), x0 * ang.sin() + x1 * ang.cos()], -1).flatten(1)',
+                 'h = x.shape[1] // 2\nang = pos[:, None] * 10000 ** (-torch.arange(0, x.shape[1], 2) / x.shape[1])\nx0, x1 = x[:, :h], x[:, h:]\n'
+                 'return torch.cat([x0 * ang.cos() - x1 * ang.sin(), x0 * ang.sin() + x1 * ang.cos()], -1)'],
+          hint="R(angle) applied to each pair, with θ_i = 10000^(-2i/D), in 'Rotary position embeddings (RoPE)'")
+
+build_key('attention.rope_score', reference=_rope_score_complex,
+          cases=lambda ns: [('16 wide, m=10, n=3', (*_tensors(6, (16,), (16,)), 10, 3)),
+                            ('the same offset later: m=107, n=100', (*_tensors(6, (16,), (16,)), 107, 100)),
+                            ('both at position 0', (*_tensors(7, (8,), (8,)), 0, 0)),
+                            ('the key after the query: m=3, n=10, 32 wide', (*_tensors(8, (32,), (32,)), 3, 10)),
+                            ('one pair, m=0, n=4', (*_tensors(9, (2,), (2,)), 0, 4))],
+          wrong=['return q @ k',
+                 'return apply_rope(q[None], pos=torch.tensor([n]))[0] @ apply_rope(k[None], pos=torch.tensor([m]))[0]',
+                 'return apply_rope(q[None], pos=torch.tensor([m]))[0] @ k',
+                 'return apply_rope(q[None], pos=torch.tensor([m - n]))[0] @ apply_rope(k[None], pos=torch.tensor([m - n]))[0]'],
+          hint="rotate q by its own position and k by its own, then the dot product, in 'Rotary position embeddings (RoPE)'", atol=1e-4);
