@@ -275,3 +275,112 @@ def predict(name:str, # a surname, e.g. 'Nakamura'
     model.train(was_training)
     top = p.topk(min(k, len(p)))
     return [(model.classes[i], v) for v, i in zip(top.values.tolist(), top.indices.tolist())]
+
+# %% ../nbs/40_rnn.ipynb #d4979991
+import numpy as np
+from .exercises import answer_key, build_key
+
+def _tensors(seed:int, *shapes, scale:float=1.0) -> list:
+    "Random test tensors from their own generator, so checking an exercise never moves the lesson's random numbers."
+    rng = np.random.default_rng(seed)
+    return [torch.from_numpy(rng.standard_normal(s)).float() * scale for s in shapes]
+
+def _slope(f, x0:float) -> float:
+    "df/dx at x0 by autograd (float64): the key's route, independent of the formulas the lesson teaches."
+    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True); f(x).backward()
+    return x.grad.item()
+
+def _halved(x):
+    for _ in range(10): x = 0.5 * x
+    return x
+
+answer_key('rnn.matmul_shape', lambda ns: tuple((torch.zeros(4, 29) @ torch.zeros(29, 8)).shape),
+           wrong=['(29, 8)', '(4, 29)', '(8, 4)'], hint="rows come from the left matrix, columns from the right one", footing=True)
+answer_key('rnn.tanh_slope', lambda ns: _slope(torch.tanh, 0.5),
+           wrong=['math.tanh(0.5)', '1 - math.tanh(0.5)', '1.0'], hint="tanh'(x) = 1 - tanh(x)^2", footing=True)
+answer_key('rnn.chain_halving', lambda ns: _slope(_halved, 1.0),
+           wrong=['0.5 * 10', '0.5', '10 * 0.5 ** 9'], hint="the chain rule multiplies the local slopes of the steps", footing=True)
+answer_key('rnn.uniform_ce', lambda ns: F.cross_entropy(torch.zeros(1, 18), torch.tensor([5])).item(),
+           wrong=['1 / 18', '-math.log(18)', 'math.log(17)'], hint="cross-entropy is -log of the probability of the true class", footing=True)
+
+answer_key('rnn.step', lambda ns: ns['test_cell'](ns['test_x'][None], ns['test_h'][None])[0].detach(),
+           wrong=['test_x @ test_w_ih.T + test_b_ih + test_h @ test_w_hh.T + test_b_hh',
+                  'torch.tanh(test_x @ test_w_ih.T + test_b_ih)',
+                  'torch.tanh(test_x @ test_w_ih.T + test_h @ test_w_hh.T)',
+                  'torch.tanh(test_x @ test_w_ih.T + test_b_ih + test_h @ test_w_hh + test_b_hh)'],
+           hint="the RNN step in 'A running summary you already know' and 'An RNN cell from plain tensors'")
+
+def _dw_autograd(ns) -> float:
+    "dL/dw of the exercise's scalar RNN by autograd."
+    w, h = torch.tensor(ns['test_w'], dtype=torch.float64, requires_grad=True), torch.tensor(0., dtype=torch.float64)
+    for x in ns['test_xs']: h = torch.tanh(w * h + ns['test_u'] * x)
+    h.backward()
+    return w.grad.item()
+
+answer_key('rnn.dw', _dw_autograd,
+           wrong=['(1 - test_h[3]**2) * test_h[2]',
+                  'sum((1 - test_h[t]**2) * test_h[t - 1] for t in (1, 2, 3))',
+                  'sum(test_w ** (3 - t) * (1 - test_h[t]**2) * test_h[t - 1] for t in (1, 2, 3))'],
+           hint="dL/dw is a sum over steps of the full dL/dh_t (a product of Jacobians) times the local (1 - h_t^2) h_{t-1}")
+
+def _clip_reference(grads:list, max_norm:float) -> list:
+    "torch's `clip_grad_norm_` applied to copies of `grads`."
+    ps = [torch.zeros_like(g, requires_grad=True) for g in grads]
+    for p, g in zip(ps, grads): p.grad = g.clone()
+    nn.utils.clip_grad_norm_(ps, max_norm)
+    return [p.grad for p in ps]
+
+build_key('rnn.clip', reference=_clip_reference,
+          cases=lambda ns: [('two tensors, total norm above the threshold', (_tensors(1, (3, 4), (5,), scale=3.0), 1.0)),
+                            ('total norm below the threshold', (_tensors(2, (3, 4), (2,), scale=0.01), 1.0)),
+                            ('all gradients zero', ([torch.zeros(2, 2), torch.zeros(3)], 1.0)),
+                            ('five tensors of different shapes, threshold 0.5', (_tensors(3, (2, 3), (4,), (1, 1), (2, 2, 2), (7,)), 0.5)),
+                            ('one tensor, threshold 5', (_tensors(4, (10,), scale=10.0), 5.0))],
+          wrong=['total = torch.stack([g.norm() for g in grads]).norm()\nreturn [g * max_norm / total for g in grads]',
+                 'return [g * min(1, max_norm / (g.norm().item() + 1e-6)) for g in grads]',
+                 'total = sum(g.norm() for g in grads)\nreturn [g * min(1, max_norm / (total.item() + 1e-6)) for g in grads]',
+                 'return grads'],
+          hint="the formula g * min(1, c / ||g||) and the norm of norms in 'Exploding gradients and clipping by norm'")
+
+def _mask_reference(lengths:torch.Tensor, T:int) -> torch.Tensor:
+    "The padding mask by brute force, one comparison at a time."
+    return torch.tensor([[t < n for n in lengths.tolist()] for t in range(T)])
+
+build_key('rnn.mask', reference=_mask_reference,
+          cases=lambda ns: [('four names, two of them full length', (torch.tensor([8, 2, 8, 5]), 8)),
+                            ('padded beyond the longest name', (torch.tensor([3, 1, 4]), 6)),
+                            ('a batch of one', (torch.tensor([5]), 5)),
+                            ('one-letter names', (torch.tensor([1, 3, 1]), 3))],
+          wrong=['return torch.arange(T)[:, None] <= lengths[None, :]',
+                 'return torch.arange(T)[None, :] < lengths[:, None]',
+                 'return torch.ones(T, len(lengths), dtype=torch.bool)'],
+          hint="compare step t with each name's length, time first, in 'How parallel can an RNN get?'")
+
+def _gru_reference(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    "`nn.GRUCell` with the given weights."
+    cell = nn.utils.skip_init(nn.GRUCell, weight_ih.shape[1], weight_hh.shape[1], dtype=x.dtype)
+    cell.load_state_dict(dict(weight_ih=weight_ih, weight_hh=weight_hh, bias_ih=bias_ih, bias_hh=bias_hh))
+    with torch.no_grad(): return cell(x, h)
+
+def _gru_case(seed:int, B:int, I:int, H:int, scale:float=0.5, zero_state:bool=False, one_hot:bool=False) -> tuple:
+    "Inputs for one GRU-cell case: x (B, I), h (B, H) and torch-layout weights and biases."
+    x, h, w_ih, w_hh, b_ih, b_hh = _tensors(seed, (B, I), (B, H), (3*H, I), (3*H, H), (3*H,), (3*H,))
+    if one_hot: x = F.one_hot(torch.arange(B) % I, I).float()
+    if zero_state: h = torch.zeros(B, H)
+    return x, h, w_ih * scale, w_hh * scale, b_ih * scale, b_hh * scale
+
+build_key('rnn.gru_cell', reference=_gru_reference,
+          cases=lambda ns: [('random, batch of 3', _gru_case(5, 3, 5, 4)),
+                            ('a batch of one', _gru_case(6, 1, 5, 4)),
+                            ('zero state, as at the first letter', _gru_case(7, 2, 5, 4, zero_state=True)),
+                            ('one-hot letters of 29 characters, hidden 6', _gru_case(8, 4, 29, 6, one_hot=True)),
+                            ('large weights, saturated gates', _gru_case(9, 3, 5, 4, scale=4.0))],
+          wrong=['i_r, i_z, i_n = F.linear(x, weight_ih, bias_ih).chunk(3, -1)\nh_r, h_z, h_n = F.linear(h, weight_hh, bias_hh).chunk(3, -1)\n'
+                 'r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)\nn = torch.tanh(i_n + r * h_n)\nreturn (1 - z) * h + z * n',
+                 'w_r, w_z, w_n = weight_hh.chunk(3)\nb_r, b_z, b_n = bias_hh.chunk(3)\ni_r, i_z, i_n = F.linear(x, weight_ih, bias_ih).chunk(3, -1)\n'
+                 'r = torch.sigmoid(i_r + F.linear(h, w_r, b_r))\nz = torch.sigmoid(i_z + F.linear(h, w_z, b_z))\n'
+                 'n = torch.tanh(i_n + r * F.linear(h, w_n) + b_n)\nreturn (1 - z) * n + z * h',
+                 'i_z, i_r, i_n = F.linear(x, weight_ih, bias_ih).chunk(3, -1)\nh_z, h_r, h_n = F.linear(h, weight_hh, bias_hh).chunk(3, -1)\n'
+                 'r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)\nn = torch.tanh(i_n + r * h_n)\nreturn (1 - z) * n + z * h',
+                 'return h'],
+          hint="the GRU equations in 'Beyond the vanilla cell: gates', in torch's order (reset, update, new) and with torch's z = the share kept");
