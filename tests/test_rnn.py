@@ -295,3 +295,24 @@ def test_public_names_have_docstrings_help_shows():
         doc = inspect.getdoc(o)
         assert doc and doc.splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o
     assert 'nn.RNN' in pydoc.render_doc(m.RNN.__init__, renderer=pydoc.plaintext)  # not nn.Module's "Initialize internal Module state"
+
+
+@settings(max_examples=25, deadline=None)
+@given(lengths=st.lists(st.integers(1, 6), min_size=1, max_size=4), L=st.integers(1, 2), bidirectional=st.booleans(),
+       enforce_sorted=st.booleans(), with_h0=st.booleans())
+def test_rnn_packed_property_matches_torch(lengths, L, bidirectional, enforce_sorted, with_h0):
+    if enforce_sorted: lengths = sorted(lengths, reverse=True)
+    ours, ref = _pair(3, 2, L, bidirectional=bidirectional)
+    x = torch.randn(max(lengths), len(lengths), 3, dtype=D)
+    p = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=enforce_sorted)
+    args = (torch.randn(L * (1 + bidirectional), len(lengths), 2, dtype=D),) if with_h0 else ()
+    (o1, h1), (o2, h2) = ours(p, *args), ref(p, *args)
+    torch.testing.assert_close(o1.data, o2.data); torch.testing.assert_close(h1, h2)
+
+
+def test_rnncell_signature_and_device_dtype_like_torch():
+    import inspect
+    assert list(inspect.signature(RNNCell.__init__).parameters) == list(inspect.signature(nn.RNNCell.__init__).parameters)
+    for cls, ref in ((RNNCell, nn.RNNCell), (RNN, nn.RNN)):
+        m, r = cls(3, 4, device='meta', dtype=torch.float16), ref(3, 4, device='meta', dtype=torch.float16)
+        assert {(n, p.device.type, p.dtype) for n, p in m.named_parameters()} == {(n, p.device.type, p.dtype) for n, p in r.named_parameters()}
