@@ -339,5 +339,5 @@ build_key('gpt.kv_step', verify=_verify_kv_step,
                  "if cache: k, v = torch.cat([cache['k'], k], 2), torch.cat([cache['v'], v], 2)\ncache['k'], cache['v'] = k, v\nreturn F.scaled_dot_product_attention(q, k, v, is_causal=True)",
                  "y = F.scaled_dot_product_attention(q, cache.get('k', k), cache.get('v', v))\ncache['k'] = torch.cat([cache['k'], k], 2) if cache else k\ncache['v'] = torch.cat([cache['v'], v], 2) if 'v' in cache else v\nreturn y",
                  "if cache: k, v = torch.cat([cache['k'], k], 1), torch.cat([cache['v'], v], 1)\ncache['k'], cache['v'] = k, v\nreturn F.scaled_dot_product_attention(q, k, v)"],
-          hint="append the new key and value along the time axis (dim 2) before attending; one query needs no mask")
+          hint="append the new key and value along the time axis (dim 2) before attending; one query needs no mask");
 

@@ -191,3 +191,28 @@ def test_public_names_have_docstrings_help_shows():
         doc = o.__doc__
         assert doc and doc.strip(), o
         assert doc.strip().splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o
+
+def test_causal_attention_loads_torch_state_dict_and_matches_with_torch_mask():
+    "CausalSelfAttention keeps nn.MultiheadAttention's parameter layout: torch's state_dict loads as it is."
+    utils.set_seed(1)
+    ref = nn.MultiheadAttention(32, 4, batch_first=True, bias=False)
+    att = CausalSelfAttention(32, 4, bias=False)
+    att.load_state_dict(ref.state_dict())
+    assert set(att.state_dict()) == set(ref.state_dict())
+    x = torch.randn(3, 7, 32, dtype=torch.float64)
+    ref, att = ref.double(), att.double()
+    mask = torch.ones(7, 7, dtype=torch.bool).triu(1)  # torch's polarity: True = masked
+    for fused in (True, False):
+        att.fused = fused
+        torch.testing.assert_close(att(x), ref(x, x, x, attn_mask=mask, need_weights=False)[0])
+
+def test_gpt_init_of_packed_projection_is_nanogpt_std():
+    m = GPT(GPTConfig(n_layer=2, n_embd=64, n_head=4))
+    w = m.transformer.h[0].attn.in_proj_weight
+    assert abs(w.std().item() - 0.02) < 0.002  # N(0, 0.02), not torch's Xavier-uniform
+
+def test_token_id_check_adds_no_graph_break():
+    "The range check runs in eager mode only (skipped while torch.compile traces), so GPT compiles as one graph."
+    import torch._dynamo
+    m = GPT(GPTConfig(block_size=8, vocab_size=11, n_layer=1, n_head=2, n_embd=16))
+    assert torch._dynamo.explain(m)(torch.randint(11, (2, 8))).graph_break_count == 0
