@@ -449,3 +449,30 @@ def test_tensor_ops_on_special_values_property(arr, op):
     for t, tt in zip(ts, tts):
         expect = np.zeros(t.shape) if tt.grad is None else tt.grad.numpy()
         np.testing.assert_allclose(np.zeros(t.shape) if t.grad is None else t.grad, expect, rtol=1e-9, equal_nan=True, err_msg=op)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([np.float32, np.float64]), st.sampled_from([np.float32, np.float64]),
+       st.sampled_from([((3, 4), (4,)), ((2, 3), (2, 3)), ((3, 1), (1, 4)), ((1,), (5,))]),
+       st.sampled_from(['add', 'sub', 'mul', 'div', 'pow']))
+def test_mixed_dtypes_like_torch(da, db, shapes, op):
+    "float32 with float64 (arrays with at least one axis): torch's result dtype, and each leaf's gradient keeps its own dtype."
+    f = {'add': lambda x, y: x + y, 'sub': lambda x, y: x - y, 'mul': lambda x, y: x * y, 'div': lambda x, y: x / y, 'pow': lambda x, y: x ** y}[op]
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(0.5, 2, shapes[0]).astype(da), rng.uniform(0.5, 2, shapes[1]).astype(db)
+    ta, tb = Tensor(a), Tensor(b); out = f(ta, tb); out.sum().backward()
+    xa, xb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True); tout = f(xa, xb); tout.sum().backward()
+    assert str(out.dtype) == str(tout.dtype).replace('torch.', '')
+    assert ta.grad.dtype == da and tb.grad.dtype == db
+    np.testing.assert_allclose(ta.grad, xa.grad.numpy(), rtol=1e-5); np.testing.assert_allclose(tb.grad, xb.grad.numpy(), rtol=1e-5)
+
+
+def test_documented_differences_hold():
+    "The differences the lesson documents on purpose ('Where our engine differs from torch'), pinned so the page stays true."
+    v = Value(2.0); y = v * v; v.data = 5.0; y.backward(); assert v.grad == 4.0   # Value: the forward pass's gradient
+    t = Tensor(np.array([1.0, 2.0])); y = (t * t).sum(); t.data[0] = 9.0           # a write through an index is not seen
+    y.backward(); np.testing.assert_array_equal(t.grad, [18.0, 4.0])
+    assert Tensor([1, 2]).dtype == np.float32                                        # integers become float32
+    assert (Tensor(np.ones(3, np.float32)) * Tensor(np.asarray(2.0))).dtype == np.float64   # numpy promotion for 0-d
+    assert (torch.ones(3) * torch.tensor(2.0, dtype=torch.float64)).dtype == torch.float32
+    a = Tensor(np.array([1.0])); y = (a * a).sum(); y.backward(); y.backward(); np.testing.assert_array_equal(a.grad, [4.0])  # no retain_graph
