@@ -97,7 +97,7 @@ answer_key('fitting.footing_line', lambda ns: torch.linalg.solve(_t([[ns['test_x
            wrong=['test_y2 - test_y1', '(test_x2 - test_x1) / (test_y2 - test_y1)', 'test_y2 / test_x2'],
            hint="the slope is the change in y divided by the change in x", footing=True)
 answer_key('fitting.flat_mse', lambda ns: F.mse_loss(torch.full((len(ns['fuel']),), float(ns['test_guess']), dtype=torch.float64), _t(ns['fuel'])).item(),
-           wrong=['(test_guess - fuel).mean()', '((test_guess - fuel)**2).sum()', 'abs(test_guess - fuel).mean()', 'mse(np.full_like(fuel, test_guess), fuel)**0.5'],
+           wrong=['(test_guess - fuel).mean()', '((test_guess - fuel)**2).sum()', 'abs(test_guess - fuel).mean()', 'mse(np.full_like(fuel, test_guess), fuel)**0.5', '0.905'],
            hint="'How wrong is a guess? Mean squared error': square each miss, then average")
 
 def _gd_c(ns):
