@@ -260,3 +260,78 @@ class MaxPool2d(nn.Module):
     def extra_repr(self) -> str:
         "The arguments shown when the layer is printed, like `nn.MaxPool2d`'s."
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+
+# %% ../nbs/20_cnn.ipynb #1221eca6
+from .exercises import answer_key, build_key, compare_output, ExerciseFailed
+
+answer_key('conv.foot_matmul', lambda ns: tuple((ns['test_images'] @ ns['test_weights']).shape),
+           wrong=['(64, 10)', '(5, 64)', '(10, 5)'], hint="rows of the first matrix, columns of the second", footing=True)
+answer_key('conv.foot_windows', lambda ns: sum(1 for t in range(ns['test_width']) if t + ns['test_window'] <= ns['test_width']),
+           wrong=['test_width - test_window', 'test_width', 'test_width // test_window'],
+           hint="list the starting pixels whose window still ends inside the row", footing=True)
+answer_key('conv.foot_broadcast', lambda ns: tuple((ns['test_maps'] + ns['test_bias']).shape),
+           wrong=['(3, 1)', '(2, 3, 1)', '(3, 4)'], hint="broadcasting aligns shapes from the right", footing=True)
+
+def _grad_of_weighted_sum(ns):
+    w = ns['test_w'].detach().clone().requires_grad_()
+    (w * ns['test_x']).sum().backward()
+    return w.grad
+answer_key('conv.foot_grad', _grad_of_weighted_sum, wrong=['test_w', 'torch.ones(3)', 'test_x * test_w'],
+           hint="write the sum out term by term and differentiate by one weight", footing=True)
+answer_key('conv.foot_xent', lambda ns: F.cross_entropy(ns['test_logits'], ns['test_label']).item(),
+           wrong=['0.1', '-math.log(10)', 'math.log10(10)'], hint="softmax of equal scores, then minus the log", footing=True)
+
+def _out_len(n, k, s, p, d):
+    "The output length along one axis, read off torch's own convolution."
+    return F.conv2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), stride=(s, 1), padding=(p, 0), dilation=(d, 1)).shape[2]
+build_key('conv.out_size', reference=_out_len,
+          cases=lambda ns: [('3-wide kernel on 8 pixels', (8, 3, 1, 0, 1)), ('padding 1', (8, 3, 1, 1, 1)),
+                            ('stride 2 with a remainder', (9, 3, 2, 0, 1)), ('28 pixels, kernel 5, stride 3, padding 2', (28, 5, 3, 2, 1)),
+                            ('dilation 2', (10, 3, 1, 0, 2)), ('everything at once', (17, 4, 3, 2, 3)), ('1-wide kernel', (5, 1, 2, 0, 1))],
+          wrong=['return (size + 2*padding - kernel_size) // stride + 1', 'return (size - dilation*(kernel_size - 1) - 1) // stride + 1',
+                 'return (size + 2*padding - dilation*(kernel_size - 1) - 1) / stride + 1'],
+          hint="the derivation in 'How big is the output? Padding and stride' (count the window starts)")
+answer_key('conv.out_rows', lambda ns: _out_len(ns['test_H'], ns['test_k'], ns['test_s'], ns['test_p'], 1),
+           wrong=['(test_H - test_k) // test_s + 1', '(test_H + 2*test_p - test_k) // test_s', '(test_H + 2*test_p - test_k) / test_s + 1'],
+           hint="the formula in 'How big is the output? Padding and stride'")
+
+def _verify_edge_kernel(got, ns):
+    "A vertical-edge detector: a strong response on a vertical bar, a third or less on a horizontal bar, none on a flat image."
+    if not isinstance(got, torch.Tensor) or tuple(got.shape) != (3, 3):
+        raise ExerciseFailed(f"test_kernel should be a (3, 3) tensor, got {tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}.")
+    k = got.detach().double()
+    bars = torch.zeros(3, 1, 8, 8, dtype=torch.float64); bars[0, 0, :, 3:5] = 1; bars[1, 0, 3:5, :] = 1; bars[2] = 0.5
+    r = F.conv2d(bars, k[None, None]).abs().amax((1, 2, 3))  # strongest response on each image
+    if k.abs().sum() == 0: raise ExerciseFailed("test_kernel is all zeros: it responds to nothing.")
+    if r[0] < 0.25 * k.abs().sum(): raise ExerciseFailed("test_kernel barely responds to the vertical bar: it should fire where the left and right of a window differ.")
+    if r[2] > 0.05 * r[0]: raise ExerciseFailed(f"test_kernel responds to the flat grey image ({r[2] / r[0]:.0%} of its vertical-bar response): an edge detector sees nothing where nothing changes.")
+    if r[0] < 3 * r[1]: raise ExerciseFailed(f"test_kernel responds to the horizontal bar {r[1] / r[0]:.0%} as strongly as to the vertical one; at most 33% is allowed.")
+build_key('conv.edge_kernel', verify=_verify_edge_kernel,
+          wrong=['torch.zeros(3, 3)', 'torch.tensor([[0., 0., 0.], [0., 1., 0.], [0., 0., 0.]])',
+                 'torch.tensor([[1., 1., 1.], [0., 0., 0.], [-1., -1., -1.]])', 'torch.tensor([[0., 1., 0.]] * 3)', 'torch.ones(3, 3)'],
+          hint="the edge kernels in 'Edges on a digit with a hand-made kernel'")
+answer_key('conv.unfold_shape', lambda ns: tuple(F.unfold(ns['test_x'], ns['test_k'], padding=ns['test_p'], stride=ns['test_s']).shape),
+           wrong=['(16, 27, 100)', '(16, 9, 25)', '(16, 27, 5, 5)'], hint="'The shapes, derived': (B, C*kH*kW, H_out*W_out)")
+build_key('conv.strided', reference=lambda x, w, s: F.conv2d(x, w, stride=s),
+          cases=lambda ns: [('random, stride 2', (torch.randn(2, 3, 9, 9), torch.randn(4, 3, 3, 3), 2)),
+                            ('odd sizes, stride 3', (torch.randn(1, 2, 7, 11), torch.randn(3, 2, 2, 3), 3)),
+                            ('batch of one, 1x1 kernel', (torch.randn(1, 1, 5, 5), torch.randn(1, 1, 1, 1), 2)),
+                            ('stride 1', (torch.randn(2, 1, 6, 6), torch.randn(2, 1, 3, 3), 1))],
+          wrong=['return conv2d(x, weight)', 'return conv2d(x, weight)[:, :, ::stride]', 'return conv2d(x, weight)[:, :, 1::stride, 1::stride]'],
+          hint="the stride-1 output holds every window; a stride-s one keeps every s-th start along both axes")
+build_key('conv.avg_pool', reference=lambda x, k: F.avg_pool2d(x, k),
+          cases=lambda ns: [('random 8x8, k=2', (torch.randn(2, 3, 8, 8), 2)), ('odd sizes 7x9, k=3', (torch.randn(1, 2, 7, 9), 3)),
+                            ('batch of one, one window', (torch.randn(1, 1, 4, 4), 4)), ('all negative', (-torch.rand(2, 4, 6, 6) - 1, 2))],
+          wrong=['return max_pool2d(x, k)', 'return x[:, :, ::k, ::k]', 'return F.unfold(x, k, stride=k).mean(1)'],
+          hint="'Max pooling, with the same trick': the same unfold and rearrange, then a mean")
+
+def _field_width(layers) -> int:
+    "Receptive-field width by another route: the input pixels whose gradient reaches one unit through all-ones kernels."
+    probe = torch.zeros(1, 1, 1, 201, dtype=torch.float64, requires_grad=True)
+    h = probe
+    for k, s in layers: h = F.conv2d(h, torch.ones(1, 1, 1, k, dtype=torch.float64), stride=(1, s))
+    h[0, 0, 0, h.shape[-1] // 2].backward()
+    return int((probe.grad != 0).sum())
+answer_key('conv.receptive_field', lambda ns: _field_width(ns['test_layers']),
+           wrong=['1 + sum(k - 1 for k, s in test_layers)', 'sum(k for k, s in test_layers)', '7'],
+           hint="'Receptive fields, derived': r grows by (k - 1) times the jump j, and j multiplies by each stride")
