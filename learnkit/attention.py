@@ -143,7 +143,7 @@ class MultiHeadAttention(nn.Module):
         if not 0 <= dropout <= 1: raise ValueError(f"MultiHeadAttention: dropout must be in [0, 1], got {dropout}")
         fk = dict(device=device, dtype=dtype)
         self.embed_dim, self.num_heads, self.head_dim, self.dropout = embed_dim, num_heads, embed_dim // num_heads, dropout
-        self.kdim, self.vdim = kdim or embed_dim, vdim or embed_dim
+        self.kdim, self.vdim = embed_dim if kdim is None else kdim, embed_dim if vdim is None else vdim
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.batch_first, self.fused = batch_first, fused
         if self._qkv_same_embed_dim:
@@ -215,6 +215,10 @@ class MultiHeadAttention(nn.Module):
         for n, t, w in (('query', query, self.embed_dim), ('key', key, self.kdim), ('value', value, self.vdim)):
             if t.shape[-1] != w: raise ValueError(f"MultiHeadAttention: {n} must have {w} features (layout {layout}), got {tuple(t.shape[-1:])}")
         (B, L, _), S = query.shape, key.shape[1]
+        wd = self.out_proj.weight.dtype
+        if not (query.dtype == key.dtype == value.dtype == wd):
+            raise ValueError(f"MultiHeadAttention: query, key and value must have the parameters' dtype {wd}, got {query.dtype}, {key.dtype}, {value.dtype}; "
+                             f"convert the inputs or the module (`.to(dtype)`)")
         if key.shape[0] != B or value.shape[:2] != key.shape[:2]:
             raise ValueError(f"MultiHeadAttention: query, key and value must share the batch size and key and value the length (layout {layout}), "
                              f"got query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}")

@@ -365,3 +365,33 @@ def test_every_public_name_has_a_docstring_help_shows():
     for n in ('__init__', 'forward', 'copy_from_torch', 'from_torch', 'to_torch'):
         doc = getattr(MultiHeadAttention, n).__doc__ or ''
         assert doc and 'Initialize internal Module state' not in doc, n
+
+
+def test_mha_dtype_mismatch_is_a_clear_error():
+    m = MultiHeadAttention(8, 2)
+    with pytest.raises(ValueError, match="parameters' dtype torch.float32"): m(torch.randn(1, 3, 8, dtype=torch.float64))
+
+
+@settings(max_examples=25, deadline=None)
+@given(H=st.integers(1, 3), d=st.integers(1, 4), B=st.integers(1, 3), L=st.integers(1, 5), S=st.integers(1, 5),
+       self_attn=st.booleans(), mask=st.sampled_from(['none', 'bool2', 'bool3', 'float2', 'kpm', 'kpm_float', 'both']),
+       need=st.booleans(), avg=st.booleans(), seed=st.integers(0, 10_000))
+def test_mha_property_matches_torch(H, d, B, L, S, self_attn, mask, need, avg, seed):
+    "Random sizes, masks (every query keeps key 0) and flags: torch's numbers, weights and input gradients (float64, eval)."
+    E = H * d
+    if self_attn: S = L
+    ours, ref = _pair(E, H, True, seed); ours.eval(); ref.eval()
+    gen = torch.Generator().manual_seed(seed)
+    x, mem = _leaf(B, L, E, gen=gen), _leaf(B, S, E, gen=gen)
+    bad2 = torch.rand(L, S, generator=gen) > 0.5; bad2[:, 0] = False
+    bad3 = torch.rand(B * H, L, S, generator=gen) > 0.5; bad3[..., 0] = False
+    kpm = torch.rand(B, S, generator=gen) > 0.5; kpm[:, 0] = False
+    kw = dict(none={}, bool2=dict(attn_mask=bad2), bool3=dict(attn_mask=bad3), float2=dict(attn_mask=torch.randn(L, S, generator=gen, dtype=torch.float64)),
+              kpm=dict(key_padding_mask=kpm), kpm_float=dict(key_padding_mask=torch.zeros(B, S, dtype=torch.float64).masked_fill(kpm, float('-inf'))),
+              both=dict(attn_mask=bad2, key_padding_mask=kpm))[mask]
+    kv = x if self_attn else mem
+    o, w = ours(x, kv, kv, need_weights=need, average_attn_weights=avg, **kw)
+    r, rw = ref(x, kv, kv, need_weights=need, average_attn_weights=avg, **kw)
+    _close(o, r, str(kw)); _close(w, rw, 'weights')
+    ga = torch.autograd.grad(o.square().sum(), [x, mem], allow_unused=True); gb = torch.autograd.grad(r.square().sum(), [x, mem], allow_unused=True)
+    for a, b in zip(ga, gb): _close(a, b, 'grad')
