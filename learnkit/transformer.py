@@ -427,7 +427,8 @@ answer_key('transformer.footing_uniform', lambda ns: F.cross_entropy(torch.zeros
            hint="cross-entropy is -log of the probability of the right character", footing=True)
 
 def _prenorm_cases(ns):
-    g = torch.Generator()  # a fresh generator starts from a fixed seed; r = lambda *s: torch.randn(*s, generator=g)
+    g = torch.Generator()  # a fresh generator starts from a fixed seed
+    r = lambda *s: torch.randn(*s, generator=g)
     ws = lambda d: (r(4 * d, d), r(4 * d), r(d, 4 * d), r(d))
     return [('3 vectors, d=8', (r(3, 8), *ws(8))), ('a batch of 2 strings of 5 characters, d=6', (r(2, 5, 6), *ws(6))),
             ('one vector, d=4', (r(1, 4), *ws(4))), ('constant vectors (variance 0)', (torch.full((2, 8), 3.), *ws(8))),
