@@ -349,3 +349,84 @@ class RMSNorm(nn.Module):
     def extra_repr(self):
         "The settings `print(module)` shows, as torch's."
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+# %% ../nbs/30_batchnorm.ipynb #0f810934
+import numpy as np, torch.nn.functional as F
+from .exercises import answer_key, build_key
+
+def _rand(*shape, seed=0, dtype=torch.float32):
+    "The keys' own random inputs, from their own numpy generator: checking leaves the lesson's random stream alone."
+    return torch.from_numpy(np.random.default_rng(seed).standard_normal(shape)).to(dtype)
+
+def _measured_std(n, sx, sw):
+    "The std of a layer's outputs, measured on 4,000 random examples and 200 units."
+    return ((sx * _rand(4000, n, seed=1)) @ (sw * _rand(n, 200, seed=2))).std().item()
+
+def _running_after_one_batch(x):
+    "torch's running statistics after one training batch through a fresh `nn.BatchNorm1d`."
+    bn = nn.BatchNorm1d(x.shape[1])
+    with torch.no_grad(): bn(x)
+    return bn.running_mean.clone(), bn.running_var.clone()
+
+def _autograd_bn_dx(g, x, eps):
+    "dL/dx of training-mode batch norm (gamma = 1), by autograd."
+    x = x.detach().clone().requires_grad_()
+    (F.batch_norm(x, None, None, training=True, eps=eps) * g).sum().backward()
+    return x.grad
+
+def _const_col(x, j=1, v=0.0): x = x.clone(); x[:, j] = v; return x
+
+answer_key('norm.footing_ce', lambda ns: F.cross_entropy(torch.tensor([[math.log(ns['test_p']), math.log(1 - ns['test_p'])]]), torch.tensor([0])).item(),
+           wrong=['math.log(test_p)', '1 - test_p', '-math.log2(test_p)'], atol=1e-4, rtol=1e-4, footing=True,
+           hint="cross-entropy is -log of the probability given to the right class")
+answer_key('norm.footing_standardise', lambda ns: (lambda z: (z.mean().item(), z.std(correction=0).item()))(
+               (ns['test_col'] - ns['test_col'].mean()) / ns['test_col'].std(correction=0)),
+           wrong=['(test_col.mean().item(), test_col.std(correction=0).item())', '(0.0, 0.0)', '(1.0, 1.0)'], atol=1e-5, footing=True,
+           hint="what subtracting the mean does to the mean, and dividing by the std to the std")
+answer_key('norm.footing_broadcast', lambda ns: (tuple(ns['test_x'].mean(0).shape), tuple((ns['test_x'] - ns['test_x'].mean(0)).shape)),
+           wrong=['((64,), (64, 100))', '((1, 100), (64, 100))', '((100,), (100,))'], footing=True,
+           hint="mean(0) reduces dimension 0; broadcasting lines shapes up from the right")
+answer_key('norm.footing_tanh', lambda ns: (lambda t: (torch.tanh(t).backward(), t.grad.item())[1])(torch.tensor(float(ns['test_x']), dtype=torch.float64, requires_grad=True)),
+           wrong=['1 - test_x**2', 'math.tanh(test_x)', '1 - math.tanh(test_x)'], atol=1e-6, footing=True,
+           hint="differentiate tanh x = (e^x - e^-x) / (e^x + e^-x), or recall its derivative in terms of tanh itself")
+answer_key('norm.uniform_loss', lambda ns: F.cross_entropy(torch.zeros(len(ns['test_targets']), ns['test_V']), ns['test_targets']).item(),
+           wrong=['math.log(27)', '-math.log(test_V)', '1 / test_V', 'math.log(test_V) * len(test_targets)'], atol=1e-5, rtol=1e-5,
+           hint="'The loss before training, and what it should be': equal logits give every token the same probability")
+answer_key('norm.var_sum', lambda ns: _measured_std(ns['test_n'], ns['test_sx'], ns['test_sw']),
+           wrong=['test_sx', 'test_n * test_sw**2 * test_sx**2', 'test_n * test_sw * test_sx', 'math.sqrt(test_n) * test_sw'],
+           atol=0, rtol=0.03, hint="'Why the pre-activations are huge': Var(sum) = n Var(w) Var(x), and the std is its square root")
+build_key('norm.standardise', reference=lambda x, eps: F.batch_norm(x, None, None, training=True, eps=eps),
+          cases=lambda ns: [('the batch test_x above', (ns['test_x'], 1e-5)), ('a batch of two', (_rand(2, 5, seed=3) * 4 - 1, 1e-5)),
+                            ('a feature that is 0 on every example', (_const_col(_rand(16, 3, seed=4)), 1e-5)),
+                            ('small values, eps 0.1', (_rand(16, 3, seed=5) * 0.1, 0.1))],
+          wrong=['return (x - x.mean(0)) / x.std(0)', 'return (x - x.mean(0)) / torch.sqrt(x.var(0) + eps)',
+                 'return (x - x.mean(1, keepdim=True)) / torch.sqrt(x.var(1, correction=0, keepdim=True) + eps)',
+                 'return (x - x.mean(0)) / (x.std(0, correction=0) + eps)'],
+          hint="'Standardise with batch statistics': per column (dim 0), the biased variance (correction=0), eps inside the root")
+answer_key('norm.running_stats', lambda ns: _running_after_one_batch(ns['test_x']),
+           wrong=['(0.1 * test_x.mean(0), 0.1 * test_x.var(0))', '(test_x.mean(0), test_x.var(0))',
+                  '(0.1 * test_x.mean(0), 0.9 + 0.1 * test_x.var(0, correction=0))'], atol=1e-5, rtol=1e-5,
+           hint="'Train and eval: running statistics': (1 - m) * old + m * batch, old values 0 and 1, the unbiased variance")
+build_key('norm.bn_forward', reference=lambda x, w, b, eps: F.batch_norm(x, None, None, w, b, training=True, eps=eps),
+          cases=lambda ns: [('(N, C) = (16, 4)', (_rand(16, 4, seed=6) * 3 + 1, _rand(4, seed=7), _rand(4, seed=8), 1e-5)),
+                            ('(N, C, L) = (8, 4, 5)', (_rand(8, 4, 5, seed=9) * 2 - 1, _rand(4, seed=10), _rand(4, seed=11), 1e-5)),
+                            ('a batch of two, (2, 3)', (_rand(2, 3, seed=12), _rand(3, seed=13), _rand(3, seed=14), 1e-5)),
+                            ('two sequences of length 1, (2, 3, 1)', (_rand(2, 3, 1, seed=15), _rand(3, seed=16), _rand(3, seed=17), 1e-5)),
+                            ('small values, eps 0.5, (10, 3, 7)', (_rand(10, 3, 7, seed=18) * 0.2, _rand(3, seed=19), _rand(3, seed=20), 0.5))],
+          wrong=['return (x - x.mean(0)) / torch.sqrt(x.var(0, correction=0) + eps) * weight + bias',
+                 'shape = (1, -1) + (1,) * (x.ndim - 2)\nxhat = (x - x.mean(0, keepdim=True)) / torch.sqrt(x.var(0, correction=0, keepdim=True) + eps)\nreturn xhat * weight.view(shape) + bias.view(shape)',
+                 'dims, shape = (0,) if x.ndim == 2 else (0, 2), (1, -1) + (1,) * (x.ndim - 2)\nxhat = (x - x.mean(dims).view(shape)) / torch.sqrt(x.var(dims).view(shape) + eps)\nreturn xhat * weight.view(shape) + bias.view(shape)',
+                 'dims, shape = (0,) if x.ndim == 2 else (0, 2), (1, -1) + (1,) * (x.ndim - 2)\nreturn (x - x.mean(dims).view(shape)) / torch.sqrt(x.var(dims, correction=0).view(shape) + eps)'],
+          hint="'Your own training-mode forward': statistics over dims (0, 2) for 3-D input, biased variance, then gamma and beta viewed as (1, C, 1)")
+build_key('norm.bn_backward', reference=_autograd_bn_dx,
+          cases=lambda ns: [('random, (32, 5)', (_rand(32, 5, seed=21, dtype=torch.float64), _rand(32, 5, seed=22, dtype=torch.float64), 1e-5)),
+                            ('a batch of two, (2, 3)', (_rand(2, 3, seed=23, dtype=torch.float64), _rand(2, 3, seed=24, dtype=torch.float64), 1e-5)),
+                            ('large scale and shift, (16, 4)', (_rand(16, 4, seed=25, dtype=torch.float64), _rand(16, 4, seed=26, dtype=torch.float64) * 50 + 20, 1e-5)),
+                            ('eps 1.0, (8, 3)', (_rand(8, 3, seed=27, dtype=torch.float64), _rand(8, 3, seed=28, dtype=torch.float64) * 0.5, 1.0))],
+          wrong=['return g', 'return g * torch.rsqrt(x.var(0, correction=0) + eps)',
+                 'n, s = x.shape[0], torch.rsqrt(x.var(0, correction=0) + eps)\nreturn s / n * (n * g - g.sum(0))'],
+          atol=1e-9, rtol=1e-6, hint="'The backward pass of BatchNorm, by hand': the boxed formula with gamma = 1, s = 1/sqrt(var + eps)")
+answer_key('norm.ln_from_bn', lambda ns: F.layer_norm(ns['test_x'], ns['test_x'].shape[-1:]),
+           wrong=['F.batch_norm(test_x, None, None, training=True)', 'F.batch_norm(test_x.T, None, None, training=True)',
+                  '(test_x - test_x.mean(1, keepdim=True)) / test_x.std(1, keepdim=True)'], atol=1e-4, rtol=1e-4,
+           hint="'LayerNorm: the same, per example': F.batch_norm normalises dim 0 of an (N, C) input, so transpose in and out");
