@@ -161,9 +161,12 @@ class Tensor:
     def data(self, value):
         if value is self._data: self._version[0] += 1   # `t.data -= x` hands back the same array, changed in place
         self._data = value
-    shape = property(lambda self: self.data.shape, doc="The array's shape, a tuple.")
-    ndim = property(lambda self: self.data.ndim, doc="The number of axes.")
-    dtype = property(lambda self: self.data.dtype, doc="The numpy dtype.")
+    @property
+    def shape(self) -> tuple: "The array's shape, a tuple."; return self.data.shape
+    @property
+    def ndim(self) -> int: "The number of axes."; return self.data.ndim
+    @property
+    def dtype(self) -> np.dtype: "The numpy dtype."; return self.data.dtype
     def item(self) -> float: "The value of a one-element tensor, as a Python number."; return self.data.item()
     def numpy(self) -> np.ndarray: "The numbers as a numpy array (shared, not copied)."; return self.data
     def __repr__(self): return f"Tensor({np.array2string(self.data, precision=4, threshold=8)}, shape={self.shape})"
