@@ -478,7 +478,7 @@ def run_notebook(path:str|Path, # the notebook to run
     try:
         os.chdir(path.parent)
         for c in cells:
-            if c.kind == 'markdown' or set(skip_flags) & c.directives.keys(): continue
+            if c.kind not in ('code', 'exercise', 'solution') or set(skip_flags) & c.directives.keys(): continue  # markdown, raw
             if c.directives.get('eval', '').lower() == 'false': continue  # as nbdev-test does
             if c.kind == 'exercise' and not exercises: continue
             if c.kind == 'solution' and not solutions: continue
