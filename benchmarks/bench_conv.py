@@ -3,6 +3,7 @@
 1. Forward + backward of the `unfold` `conv2d` against `F.conv2d` at batch 64, 16 -> 32 channels, 28x28, 3x3, padding 1
    (the lesson's aim: within 2x of `F.conv2d`).
 2. The loop version `conv2d_naive` against both on a smaller case (batch 8, 1 -> 8 channels, 8x8, 3x3, padding 1).
+3. A depthwise convolution (`groups=32`, 32 channels, 28x28, 3x3, `padding='same'`) against `F.conv2d`.
 
 Each figure is the median of several timed runs after warm-up (`learnkit.utils.timed`); the ratio is taken from
 interleaved rounds so that load from other processes hits both sides alike.
@@ -64,6 +65,18 @@ def main():
     print(f"  conv2d_naive    {t_naive*1e3:8.2f} ms   ({t_naive/t_unf:.0f}x the unfold version, {t_naive/t_torch:.0f}x F.conv2d)")
     print(f"  conv2d (unfold) {t_unf*1e3:8.2f} ms")
     print(f"  F.conv2d        {t_torch*1e3:8.2f} ms")
+
+    x = torch.randn(64, 32, 28, 28, generator=gen).requires_grad_()
+    w, b = (torch.randn(32, 1, 3, 3, generator=gen) / 3).requires_grad_(), torch.zeros(32, requires_grad=True)
+    ours, theirs = [], []
+    for _ in range(a.rounds):
+        ours.append(timed(lambda: fwd_bwd(conv2d, x, w, b, padding='same', groups=32), repeat=5, warmup=1))
+        theirs.append(timed(lambda: fwd_bwd(F.conv2d, x, w, b, padding='same', groups=32), repeat=5, warmup=1))
+    t_ours, t_theirs = statistics.median(ours), statistics.median(theirs)
+    print("\nforward+backward, depthwise: batch 64, 32 channels, groups=32, 28x28, 3x3, padding='same'")
+    print(f"  conv2d (unfold) {t_ours*1e3:8.2f} ms")
+    print(f"  F.conv2d        {t_theirs*1e3:8.2f} ms")
+    print(f"  ratio           {t_ours/t_theirs:8.2f}x")
 
 
 if __name__ == '__main__': main()
