@@ -205,7 +205,8 @@ def backward(self:Tensor,
         for s, v in t._saved:
             if s._version[0] != v: raise RuntimeError(
                 f"a tensor of shape {s.shape} that the backward of '{t._op}' needs was modified in place after the forward pass "
-                f"(version {s._version[0]}, the forward saw {v}); torch raises the same ('modified by an inplace operation'). "
+                f"(version {s._version[0]}, the forward saw {v}). Torch raises this ('modified by an inplace operation') for in-place ops "
+                "such as `w.mul_(2)`, but does not track changes through its own `.data`, which it would silently use. "
                 "Run the forward pass again after changing `.data`.")
         for p, g in zip(t._prev, t._backward(t.grad)):
             if g is None or not p.requires_grad: continue
@@ -348,7 +349,8 @@ def cross_entropy(input:Tensor, # (N, C) logits: one unnormalised score per clas
     target = np.asarray(target.data if isinstance(target, Tensor) else target)
     if input.ndim != 2: raise ValueError(f"cross_entropy expects (N, C) logits, got shape {input.shape}")
     if not np.issubdtype(target.dtype, np.integer):
-        raise TypeError(f"cross_entropy expects integer class indices of shape ({input.shape[0]},), got dtype {target.dtype} with shape {target.shape}")
+        raise TypeError(f"cross_entropy expects integer class indices of shape ({input.shape[0]},), got dtype {target.dtype} with shape {target.shape}"
+                        " (torch's F.cross_entropy also takes class probabilities as a float (N, C) target; this one does not)")
     if target.shape != (input.shape[0],): raise ValueError(f"cross_entropy: target has shape {target.shape}, expected ({input.shape[0]},) for logits of shape {input.shape}")
     if target.size and (target.min() < 0 or target.max() >= input.shape[1]):
         raise ValueError(f"cross_entropy: target values must be in [0, {input.shape[1]}), got min {target.min()} max {target.max()}")
@@ -363,13 +365,23 @@ class Module:
         "Set every parameter's `grad` to None."
         for p in self.parameters(): p.grad = None
 
+def _np_dtype(dtype) -> np.dtype:
+    "numpy float dtype for `dtype`: None -> float32 (torch's default), torch dtypes by name, numpy dtypes as they are."
+    if dtype is None: return np.dtype(np.float32)
+    d = np.dtype(str(dtype).removeprefix('torch.')) if str(dtype).startswith('torch.') else np.dtype(dtype)
+    if not np.issubdtype(d, np.floating): raise TypeError(f"parameters need a floating dtype, got {dtype}")
+    return d
+
 class Linear(Module):
     "`x @ weight.T + bias`, like `torch.nn.Linear`."
     def __init__(self, in_features:int, # size of each input row
                  out_features:int, # size of each output row
                  bias:bool=True, # whether to add a learned bias
-                 dtype=np.float32): # the parameters' dtype
+                 device=None, # only None or 'cpu': numpy arrays live on the CPU
+                 dtype=None): # the parameters' dtype: a numpy or torch float dtype; None is float32, as in torch
         "Weight (out_features, in_features) and bias drawn uniformly from ±1/√in_features, as `nn.Linear`."
+        if device not in (None, 'cpu'): raise ValueError(f"Linear: device={device!r}, but this numpy engine runs only on the CPU (device=None or 'cpu')")
+        dtype = _np_dtype(dtype)
         bound = 1 / math.sqrt(in_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Tensor(np.random.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
@@ -385,7 +397,7 @@ class Linear(Module):
 class MLP(Module):
     "Linear layers of `sizes` (e.g. `[64, 128, 10]`) with ReLU between them (none after the last)."
     def __init__(self, sizes:list, # layer widths, input first: [64, 128, 10] is 64 -> 128 -> 10
-                 dtype=np.float32): # the parameters' dtype
+                 dtype=None): # the parameters' dtype (None is float32)
         "One `Linear` per consecutive pair of `sizes`."
         if len(sizes) < 2: raise ValueError(f"MLP needs at least an input and an output size, got {sizes}")
         self.layers = [Linear(a, b, dtype=dtype) for a, b in zip(sizes, sizes[1:])]
@@ -398,9 +410,9 @@ class MLP(Module):
     def parameters(self) -> list: "Every layer's parameters, in order."; return [p for l in self.layers for p in l.parameters()]
 
 class SGD:
-    "Plain stochastic gradient descent, `p -= lr * p.grad`, like `torch.optim.SGD` without momentum."
+    "Plain stochastic gradient descent, `p -= lr * p.grad`, like `torch.optim.SGD` without momentum (and its default lr)."
     def __init__(self, params:list, # the tensors to update
-                 lr:float=0.1): # the learning rate
+                 lr:float=1e-3): # the learning rate (torch's default, 1e-3)
         "Keep the parameters and the learning rate."
         self.params, self.lr = list(params), lr
     def step(self):
@@ -436,8 +448,9 @@ answer_key('autograd.footing_chain', lambda ns: _grad_at(lambda x: (x ** 2).sin(
            hint="the chain rule: the outer derivative at the inner value, times the inner derivative", footing=True)
 answer_key('autograd.footing_matmul_shape', lambda ns: tuple((np.zeros(ns['test_x_shape']) @ np.zeros(ns['test_w_shape'])).shape),
            wrong=['(64, 10)', '(32, 64)', '(10, 32)'], hint="rows come from the left matrix, columns from the right one", footing=True)
-answer_key('autograd.footing_broadcast', lambda ns: tuple(np.broadcast_shapes(ns['test_z_shape'], ns['test_b_shape'])),
-           wrong=['(10,)', '(64,)', '(10, 64)'], hint="broadcasting lines shapes up from the right and repeats the smaller one", footing=True)
+answer_key('autograd.footing_broadcast', lambda ns: tuple(np.broadcast_shapes(ns['test_col_shape'], ns['test_row_shape'])),
+           wrong=['(64, 1)', '(10,)', '(64,)', '(10, 64)', '(1, 10)'],
+           hint="broadcasting lines shapes up from the right (a missing axis counts as size 1) and stretches every size-1 axis", footing=True)
 answer_key('autograd.footing_exp', lambda ns: math.log(math.exp(ns['test_a']) * math.exp(ns['test_b'])),
            wrong=['test_a * test_b', 'test_a - test_b', 'math.exp(test_a + test_b)'],
            hint="multiplying powers of the same base adds the exponents", footing=True)

@@ -476,3 +476,40 @@ def test_documented_differences_hold():
     assert (Tensor(np.ones(3, np.float32)) * Tensor(np.asarray(2.0))).dtype == np.float64   # numpy promotion for 0-d
     assert (torch.ones(3) * torch.tensor(2.0, dtype=torch.float64)).dtype == torch.float32
     a = Tensor(np.array([1.0])); y = (a * a).sum(); y.backward(); y.backward(); np.testing.assert_array_equal(a.grad, [4.0])  # no retain_graph
+
+
+def test_sgd_default_lr_is_torchs():
+    "`SGD(params)` without lr steps by torch's default (1e-3), not a different silent default."
+    import inspect
+    assert inspect.signature(SGD).parameters['lr'].default == inspect.signature(torch.optim.SGD).parameters['lr'].default
+    p = Tensor(np.array([1.0])); p.grad = np.array([2.0]); SGD([p]).step()
+    tp = torch.tensor([1.0], dtype=torch.float64, requires_grad=True); tp.grad = torch.tensor([2.0], dtype=torch.float64)
+    torch.optim.SGD([tp]).step()
+    np.testing.assert_allclose(p.data, tp.detach().numpy())
+
+
+def test_linear_signature_device_dtype_like_torch():
+    "`Linear(in, out, bias, device, dtype)` in torch's order; dtype=None is float32 as in torch; torch dtypes are understood."
+    assert list(inspect_params(Linear.__init__)) == ['self', 'in_features', 'out_features', 'bias', 'device', 'dtype']
+    assert Linear(3, 4, dtype=None).weight.dtype == np.float32 == Linear(3, 4).bias.dtype
+    assert Linear(3, 4, dtype=torch.float64).weight.dtype == np.float64 and Linear(3, 4, dtype=np.float64).bias.dtype == np.float64
+    assert Linear(3, 4, True, 'cpu').weight.dtype == np.float32
+    with pytest.raises(ValueError, match='cuda'): Linear(3, 4, device='cuda')
+    with pytest.raises(TypeError, match='floating'): Linear(3, 4, dtype=np.int64)
+
+
+def inspect_params(f):
+    import inspect
+    return inspect.signature(f).parameters
+
+
+def test_inplace_error_does_not_claim_torch_tracks_data():
+    "torch does not track changes through `.data` (it computes silently); our error must say so, not claim torch raises."
+    w = torch.tensor([0.5, -1.0], requires_grad=True); loss = (w * w).sum(); w.data *= 2; loss.backward()  # torch: no error
+    t = Tensor(np.array([0.5, -1.0])); y = (t * t).sum(); t.data *= 2
+    with pytest.raises(RuntimeError, match=r'(?s)modified in place.*mul_.*\.data'): y.backward()
+
+
+def test_cross_entropy_probability_target_error_names_torch():
+    "torch's F.cross_entropy takes class probabilities as a float (N, C) target; ours refuses them loudly and says so."
+    with pytest.raises(TypeError, match='probabilities'): cross_entropy(Tensor(np.zeros((2, 3))), np.eye(3)[:2])
