@@ -275,7 +275,8 @@ def sinusoidal_positions(n_pos:int, # number of positions 0..n_pos-1
                         ) -> Tensor: # (n_pos, dim): sin at even columns, cos at odd columns
     "The fixed position encodings of 'Attention is all you need': `PE[p, 2i] = sin(p/base^(2i/dim))`, `PE[p, 2i+1] = cos(...)`."
     if n_pos < 0 or dim < 1: raise ValueError(f"sinusoidal_positions: need n_pos >= 0 and dim >= 1, got n_pos={n_pos}, dim={dim}")
-    angles = torch.arange(n_pos, dtype=torch.float32)[:, None] * rope_frequencies(dim + dim % 2, base)  # (n_pos, ceil(dim/2))
+    theta = base ** (-torch.arange(0, dim, 2, dtype=torch.float32) / dim)  # θ_i = base^(-2i/dim), also for an odd dim
+    angles = torch.arange(n_pos, dtype=torch.float32)[:, None] * theta  # (n_pos, ceil(dim/2))
     return torch.stack([angles.sin(), angles.cos()], -1).flatten(-2)[:, :dim]
 
 def rope_frequencies(dim:int, # the rotated width D (even)
@@ -357,7 +358,6 @@ def _causal_by_torch(L:int, S:int) -> Tensor:
     "Where F.scaled_dot_product_attention(is_causal=True) gives a key any weight (equal scores: every allowed key gets some)."
     return F.scaled_dot_product_attention(torch.zeros(L, 1), torch.zeros(S, 1), torch.eye(S), is_causal=True) > 0
 
-_X = '(torch.randn(test_n, test_d) * torch.randn(test_n, test_d))'
 _H = 'test_Wq(test_x) @ test_Wk(test_x).T'
 
 answer_key('attention.dot', lambda ns: torch.dot(torch.tensor([1., 2, 3]), torch.tensor([4., -5, 6])).item(),
@@ -376,20 +376,38 @@ answer_key('attention.rotate_point', lambda ns: (lambda z: (z.real.item(), z.ima
            wrong=['(4, -3)', '(3, 4)', '(-3, 4)', '(-4, -3)'],
            hint="multiply out (3 + 4i) i and use i^2 = -1", atol=1e-5, footing=True)
 
-answer_key('attention.dot_var', lambda ns: float(ns['test_d']),  # the exact variance, d; the learner's sample is within ~1% of it
-           wrong=['math.sqrt(test_d)', f'{_X}.sum(1).std().item()', f'{_X}.mean(1).var().item()', f'{_X}.var().item()'],
-           hint="var of the sum over the 256 products of each pair, in 'Why divide by √d'", rtol=0.06)
+_U = '(torch.rand(test_n, test_d) * 2 - 1)'
+answer_key('attention.dot_var', lambda ns: ns['test_d'] * (2 ** 2 / 12) ** 2,  # Var(U[a, b]) = (b - a)^2 / 12 per entry; products multiply, the sum adds
+           wrong=['float(test_d)', 'test_d / 3', f'({_U} * {_U}).sum(1).std().item()', f'({_U} * {_U}).var().item()',
+                  '(torch.rand(test_n, test_d) * torch.rand(test_n, test_d)).sum(1).var().item()',
+                  '(torch.randn(test_n, test_d) * torch.randn(test_n, test_d)).sum(1).var().item()'],
+           hint="an entry uniform on [-1, 1] does not have variance 1; then Var(q_i k_i) and the sum as in 'Why divide by √d'", rtol=0.06)
 answer_key('attention.one_head', lambda ns: F.scaled_dot_product_attention(ns['test_Wq'](ns['test_x']), ns['test_Wk'](ns['test_x']), ns['test_Wv'](ns['test_x'])).detach(),
            wrong=[f'({_H}).softmax(-1) @ test_Wv(test_x)', f'({_H} / 8).softmax(-1) @ test_Wv(test_x)',
                   f'({_H} / math.sqrt(8)).softmax(0) @ test_Wv(test_x)', f'({_H} / math.sqrt(8)).softmax(-1)', 'test_Wv(test_x)'],
            hint="scores q kᵀ / √d, a softmax over the keys (the last axis), then the weights times v, in 'A single head'", atol=1e-5)
 
-build_key('attention.causal_mask', reference=_causal_by_torch,
-          cases=lambda ns: [('square, 6 tokens', (6, 6)), ('a single token', (1, 1)), ('fewer queries than keys', (3, 5)),
-                            ('more queries than keys', (5, 3)), ('square, 9 tokens', (9, 9))],
+_CAUSAL_CASES = [('square, 6 tokens', 6, 6), ('a single token', 1, 1), ('fewer queries than keys', 3, 5),
+                 ('more queries than keys', 5, 3), ('square, 9 tokens', 9, 9)]
+
+def _verify_causal(got, ns):
+    "The learner's mask against where torch's causal attention gives weight, square and rectangular; it must be a bool tensor."
+    if not callable(got): raise ExerciseFailed(f"{ns.get('__what__', 'your answer')} should be a function, got {type(got).__name__}.")
+    for label, L, S in _CAUSAL_CASES:
+        where = f"case '{label}' (L={L}, S={S})"
+        try: out = got(L, S)
+        except Exception as e: raise ExerciseFailed(f"{where}: your code raised {type(e).__name__}: {e}") from None
+        if isinstance(out, Tensor) and out.dtype != torch.bool:
+            raise ExerciseFailed(f"{where}: your mask has dtype {out.dtype}; it must be torch.bool, because "
+                                 "F.scaled_dot_product_attention adds a float mask to the scores (0 and 1 mask nothing)")
+        compare_output(out, _causal_by_torch(L, S), where)
+
+build_key('attention.causal_mask', verify=_verify_causal,
           wrong=['return torch.arange(S)[None, :] < torch.arange(L)[:, None]', 'return torch.arange(S)[None, :] >= torch.arange(L)[:, None]',
-                 'return torch.arange(S)[:, None] <= torch.arange(L)[None, :]', 'return torch.ones(L, S, dtype=torch.bool)'],
-          hint="query i (a row) may see keys j <= i, itself included, in 'Causal masking'")
+                 'return torch.arange(S)[:, None] <= torch.arange(L)[None, :]', 'return torch.ones(L, S, dtype=torch.bool)',
+                 'return torch.ones(L, S).tril()', 'return (torch.arange(S)[None, :] <= torch.arange(L)[:, None]).float()',
+                 'return torch.arange(S)[None, :] <= torch.arange(L)[:, None] + (S - L)'],
+          hint="query i (a row) may see keys j <= i, itself included, aligned top-left, as a bool tensor, in 'Causal masking'")
 
 def _verify_rope(got, ns):
     "The learner's RoPE on several shapes and positions against the complex-number route, then an odd width must be refused."

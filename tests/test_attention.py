@@ -395,3 +395,12 @@ def test_mha_property_matches_torch(H, d, B, L, S, self_attn, mask, need, avg, s
     _close(o, r, str(kw)); _close(w, rw, 'weights')
     ga = torch.autograd.grad(o.square().sum(), [x, mem], allow_unused=True); gb = torch.autograd.grad(r.square().sum(), [x, mem], allow_unused=True)
     for a, b in zip(ga, gb): _close(a, b, 'grad')
+
+
+def test_sinusoidal_positions_odd_width_uses_the_papers_frequencies():
+    "An odd width keeps θ_i = base^(-2i/dim) (the formula in the docstring), not the frequencies of the next even width."
+    pe = sinusoidal_positions(6, 7)
+    for p, i in ((3, 1), (5, 2), (4, 3)):
+        torch.testing.assert_close(pe[p, 2*i], torch.tensor(math.sin(p / 10000 ** (2*i/7))))
+    for p, i in ((3, 1), (5, 2)):
+        torch.testing.assert_close(pe[p, 2*i + 1], torch.tensor(math.cos(p / 10000 ** (2*i/7))))
