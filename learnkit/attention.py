@@ -281,10 +281,11 @@ def sinusoidal_positions(n_pos:int, # number of positions 0..n_pos-1
 
 def rope_frequencies(dim:int, # the rotated width D (even)
                      base:float=10000., # θ_i = base^(-2i/D)
+                     dtype=torch.float32, # float32 (as Llama's code) or float64
                     ) -> Tensor: # (D/2,) angular speed of each pair of dimensions, radians per position
     "The RoPE / sinusoid frequencies θ_i = base^(-2i/D), i = 0..D/2-1: fast rotation first, slowest last."
     if dim < 2 or dim % 2: raise ValueError(f"rope_frequencies: the rotated width must be even and >= 2, got {dim}")
-    return base ** (-torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+    return base ** (-torch.arange(0, dim, 2, dtype=dtype) / dim)
 
 def apply_rope(x:Tensor, # (..., T, D) queries or keys, D even
                pos:Tensor|None=None, # (T,) or broadcasting to (..., T) positions; default 0..T-1
@@ -296,7 +297,8 @@ def apply_rope(x:Tensor, # (..., T, D) queries or keys, D even
     if D % 2: raise ValueError(f"apply_rope: the feature size D must be even to form pairs, got D={D} (shape {tuple(x.shape)})")
     pos = torch.arange(T, device=x.device) if pos is None else torch.as_tensor(pos, device=x.device)
     if pos.shape[-1] != T: raise ValueError(f"apply_rope: pos must have T={T} entries on its last axis, got shape {tuple(pos.shape)}")
-    ang = pos.to(torch.float32)[..., None] * rope_frequencies(D, base).to(x.device)  # (..., T, D/2)
+    adt = torch.float64 if x.dtype == torch.float64 else torch.float32  # angles pos·θ in float32, or float64 for a float64 x
+    ang = pos.to(adt)[..., None] * rope_frequencies(D, base, adt).to(x.device)  # (..., T, D/2)
     cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return torch.stack([x1*cos - x2*sin, x1*sin + x2*cos], -1).flatten(-2)
