@@ -322,17 +322,17 @@ answer_key('gpt.perplexity', lambda ns: torch.tensor(ns['test_bigram_loss'], dty
 def _verify_kv_step(got, ns):
     if not callable(got): raise ExerciseFailed(f"test_attend_step should be a function, got {type(got).__name__}.")
     with torch.random.fork_rng():
-        cases = [(f"prompt of {T} tokens, (B, H, D) = {s}", T, s) for T, s in ((1, (2, 3, 4)), (2, (1, 2, 8)), (5, (2, 1, 4)), (9, (1, 4, 16)))]
+        cases = [(f"prompt of {T} token{'s' * (T > 1)}, (B, H, D) = {s}", T, s) for T, s in ((1, (2, 3, 4)), (2, (1, 2, 8)), (5, (2, 1, 4)), (9, (1, 4, 16)))]
         for label, T, (B, H, D) in cases:
             q, k, v = torch.randn(3, B, H, T, D).unbind(0)
             ref, cache = F.scaled_dot_product_attention(q, k, v, attn_mask=torch.ones(T, T, dtype=torch.bool).tril()), {}
             for t in range(T):
-                where = f"case '{label}', token {t} (inputs (B, H, 1, D) = ({B}, {H}, 1, {D}), cache of {t} tokens)"
+                where = f"case '{label}', token {t} (inputs (B, H, 1, D) = ({B}, {H}, 1, {D}), cache of {t} token{'s' * (t != 1)})"
                 try: out = got(q[:, :, t:t+1].clone(), k[:, :, t:t+1].clone(), v[:, :, t:t+1].clone(), cache)
                 except Exception as e: raise ExerciseFailed(f"{where}: your code raised {type(e).__name__}: {e}") from None
                 compare_output(out, ref[:, :, t:t+1], where)
             if tuple(getattr(cache.get('k'), 'shape', ())) != (B, H, T, D) or tuple(getattr(cache.get('v'), 'shape', ())) != (B, H, T, D):
-                raise ExerciseFailed(f"case '{label}': after {T} tokens cache['k'] and cache['v'] should hold all {T} keys and values, shape ({B}, {H}, {T}, {D}).")
+                raise ExerciseFailed(f"case '{label}': after {T} token{'s' * (T > 1)} cache['k'] and cache['v'] should hold {'all ' * (T > 1)}{T} key{'s' * (T > 1)} and value{'s' * (T > 1)}, shape ({B}, {H}, {T}, {D}).")
 
 build_key('gpt.kv_step', verify=_verify_kv_step,
           wrong=["return F.scaled_dot_product_attention(q, k, v)",

@@ -216,3 +216,16 @@ def test_token_id_check_adds_no_graph_break():
     import torch._dynamo
     m = GPT(GPTConfig(block_size=8, vocab_size=11, n_layer=1, n_head=2, n_embd=16))
     assert torch._dynamo.explain(m)(torch.randint(11, (2, 8))).graph_break_count == 0
+
+def test_block_is_torch_encoder_layer_with_norm_first_gelu_no_bias():
+    "The lesson says: nn.TransformerEncoderLayer(norm_first, gelu, dropout 0, bias False) with a causal mask is our Block, renamed."
+    utils.set_seed(2)
+    blk = Block(GPTConfig(n_embd=32, n_head=4)).double()
+    ref = nn.TransformerEncoderLayer(32, 4, 128, dropout=0.0, activation='gelu', batch_first=True, norm_first=True,
+                                     bias=False, dtype=torch.float64)
+    names = {'attn.': 'self_attn.', 'mlp.c_fc.': 'linear1.', 'mlp.c_proj.': 'linear2.', 'ln_1.': 'norm1.', 'ln_2.': 'norm2.'}
+    sd = {next(v + k[len(a):] for a, v in names.items() if k.startswith(a)): t for k, t in blk.state_dict().items()}
+    ref.load_state_dict(sd)  # strict: the same parameters, nothing missing or left over
+    x = torch.randn(3, 10, 32, dtype=torch.float64)
+    mask = nn.Transformer.generate_square_subsequent_mask(10, dtype=torch.float64)
+    torch.testing.assert_close(blk(x), ref(x, src_mask=mask, is_causal=True))
