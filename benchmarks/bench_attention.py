@@ -45,7 +45,7 @@ def main():
         compare(f"sdpa  B={B} H={H} T={T:4d} D={D}", lambda: fwd_bwd(scaled_dot_product_attention, q, k, v),
                 lambda: fwd_bwd(F.scaled_dot_product_attention, q, k, v), a.rounds)
     for T in a.lengths[:2]:
-        m = MultiHeadAttention(H * D, H)
+        m = MultiHeadAttention(H * D, H, batch_first=True)
         x = torch.randn(B, T, H * D, generator=gen)
         def step(fused):
             m.fused = fused; m.zero_grad(); m(x, x, x, need_weights=False, is_causal=True)[0].square().sum().backward()

@@ -119,7 +119,7 @@ def _float_mask(mask:Tensor|None, dtype, name:str) -> Tensor|None:
     return mask.to(dtype)
 
 class MultiHeadAttention(nn.Module):
-    "Multi-head attention by hand, a drop-in for `nn.MultiheadAttention`: same arguments, masks (bool True = masked out), `(output, weights)` result and `state_dict`; batch-first by default."
+    "Multi-head attention by hand, a drop-in for `nn.MultiheadAttention`: same arguments, masks (bool True = masked out), `(output, weights)` result and `state_dict`, and torch's defaults (`batch_first=False`)."
     def __init__(self,
                  embed_dim:int, # model width E
                  num_heads:int, # heads H; each works in E/H dimensions
@@ -129,12 +129,12 @@ class MultiHeadAttention(nn.Module):
                  add_zero_attn:bool=False, # not supported: must be False
                  kdim:int|None=None, # width of the keys; default `embed_dim`
                  vdim:int|None=None, # width of the values; default `embed_dim`
-                 batch_first:bool=True, # (B, L, E) inputs; False: torch's default (L, B, E). NB: torch's default is False
+                 batch_first:bool=False, # True: (B, L, E) inputs, as the lessons use; False (torch's default): (L, B, E)
                  device=None, # where to create the parameters
                  dtype=None, # dtype of the parameters
                  *, fused:bool=False, # use `F.scaled_dot_product_attention` (fast kernels) when no weights are asked for
                 ):
-        "Parameters as in `nn.MultiheadAttention` (`in_proj_weight` (3E, E), `in_proj_bias`, `out_proj`); `batch_first` defaults to True here."
+        "Parameters as in `nn.MultiheadAttention` (`in_proj_weight` (3E, E), `in_proj_bias`, `out_proj`); `batch_first` defaults to False, as in torch."
         super().__init__()
         if add_bias_kv or add_zero_attn:
             raise NotImplementedError("MultiHeadAttention: add_bias_kv and add_zero_attn are not implemented; use nn.MultiheadAttention for them")

@@ -178,22 +178,22 @@ def test_mha_all_keys_padded_like_torch():
 
 def test_mha_state_dict_both_ways_and_init():
     ref = nn.MultiheadAttention(8, 2, batch_first=True)
-    ours = MultiHeadAttention(8, 2)
+    ours = MultiHeadAttention(8, 2, batch_first=True)
     assert list(ours.state_dict()) == list(ref.state_dict()) == ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias']
     ours.load_state_dict(ref.state_dict()); ref2 = nn.MultiheadAttention(8, 2, batch_first=True); ref2.load_state_dict(ours.state_dict())
     x = torch.randn(2, 4, 8)
     _close(ours(x, x, x)[0], ref(x, x, x)[0]); _close(ref2(x, x, x)[0], ref(x, x, x)[0])
     torch.manual_seed(0); a = nn.MultiheadAttention(8, 2, batch_first=True)
-    torch.manual_seed(0); b = MultiHeadAttention(8, 2)
+    torch.manual_seed(0); b = MultiHeadAttention(8, 2, batch_first=True)
     for (n, p), (m, q) in zip(a.state_dict().items(), b.state_dict().items()): assert n == m and torch.equal(p, q), n  # same init, same seed
     for bias in (True, False):
-        m = MultiHeadAttention(8, 2, bias=bias)
+        m = MultiHeadAttention(8, 2, bias=bias, batch_first=True)
         _close(m.to_torch()(x, x, x)[0], m(x, x, x)[0]); _close(MultiHeadAttention.from_torch(m.to_torch())(x)[0], m(x)[0])
-    torch.testing.assert_close(MultiHeadAttention(8, 2).copy_from_torch(ref)(x, x, x)[0], ref(x, x, x)[0])
+    torch.testing.assert_close(MultiHeadAttention(8, 2, batch_first=True).copy_from_torch(ref)(x, x, x)[0], ref(x, x, x)[0])
 
 
 def test_mha_dtype_device_arguments():
-    m = MultiHeadAttention(8, 2, device='cpu', dtype=torch.float64)
+    m = MultiHeadAttention(8, 2, device='cpu', dtype=torch.float64, batch_first=True)
     assert {p.dtype for p in m.parameters()} == {torch.float64} and {p.device.type for p in m.parameters()} == {'cpu'}
     r = nn.MultiheadAttention(8, 2, 0.0, True, False, False, None, None, True, 'cpu', torch.float64)
     m2 = MultiHeadAttention(8, 2, 0.0, True, False, False, None, None, True, 'cpu', torch.float64)  # torch's positional order
@@ -205,7 +205,7 @@ def test_mha_dtype_device_arguments():
 def test_mha_dropout_eval_and_training():
     torch.manual_seed(6)
     ref = nn.MultiheadAttention(8, 2, dropout=0.5, batch_first=True)
-    m = MultiHeadAttention(8, 2, dropout=0.5); m.load_state_dict(ref.state_dict())
+    m = MultiHeadAttention(8, 2, dropout=0.5, batch_first=True); m.load_state_dict(ref.state_dict())
     x = torch.randn(2, 5, 8)
     m.eval(); ref.eval(); _close(m(x, x, x)[0], ref(x, x, x)[0]); _close(m(x, x, x)[1], ref(x, x, x)[1])
     m.train(); assert not torch.allclose(m(x)[0], m(x)[0])
@@ -216,7 +216,7 @@ def test_mha_dropout_eval_and_training():
 def test_mha_rejects_what_it_does_not_do():
     with pytest.raises(NotImplementedError, match='add_bias_kv'): MultiHeadAttention(8, 2, add_bias_kv=True)
     with pytest.raises(NotImplementedError, match='add_zero_attn'): MultiHeadAttention(8, 2, add_zero_attn=True)
-    m = MultiHeadAttention(8, 2)
+    m = MultiHeadAttention(8, 2, batch_first=True)
     with pytest.raises(ValueError, match='only bool and floating'): m(torch.randn(1, 3, 8), attn_mask=torch.zeros(3, 3, dtype=torch.long))
     with pytest.raises(ValueError, match='batched'): m(torch.randn(1, 3, 8), torch.randn(3, 8), torch.randn(3, 8))
 
@@ -230,7 +230,7 @@ def test_mha_batch_first_false_is_torchs_layout():
 
 def test_mha_compiles_without_graph_breaks():
     import torch._dynamo as dynamo
-    m = MultiHeadAttention(8, 2).eval(); x = torch.randn(2, 5, 8)
+    m = MultiHeadAttention(8, 2, batch_first=True).eval(); x = torch.randn(2, 5, 8)
     kpm = padding_mask([5, 3])
     for kw in (dict(), dict(key_padding_mask=kpm, need_weights=False), dict(is_causal=True)):
         dynamo.reset()
@@ -245,7 +245,7 @@ def test_first_masked_call_does_not_import_sympy():
     import subprocess, sys
     code = ("import sys, torch; from learnkit.attention import MultiHeadAttention, scaled_dot_product_attention, causal_mask\n"
             "q = torch.randn(1, 4, 8); scaled_dot_product_attention(q, q, q, attn_mask=causal_mask(4))\n"
-            "m = MultiHeadAttention(8, 2); m(q, q, q, attn_mask=~causal_mask(4), key_padding_mask=torch.zeros(1, 4, dtype=torch.bool))\n"
+            "m = MultiHeadAttention(8, 2, batch_first=True); m(q, q, q, attn_mask=~causal_mask(4), key_padding_mask=torch.zeros(1, 4, dtype=torch.bool))\n"
             "print('sympy' in sys.modules, 'matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ['False', 'False'], out
@@ -253,7 +253,7 @@ def test_first_masked_call_does_not_import_sympy():
 
 def test_mha_causal_never_sees_the_future():
     torch.manual_seed(3)
-    m = MultiHeadAttention(8, 2).eval()
+    m = MultiHeadAttention(8, 2, batch_first=True).eval()
     x = torch.randn(1, 6, 8)
     y = x.clone(); y[:, 4:] = torch.randn(1, 2, 8)  # change the future only
     torch.testing.assert_close(m(x, is_causal=True)[0][:, :4], m(y, is_causal=True)[0][:, :4])
@@ -262,7 +262,7 @@ def test_mha_causal_never_sees_the_future():
 
 def test_mha_padding_does_not_change_real_tokens():
     torch.manual_seed(4)
-    m = MultiHeadAttention(8, 2).eval()
+    m = MultiHeadAttention(8, 2, batch_first=True).eval()
     x = torch.randn(1, 3, 8)
     padded = torch.cat([x, torch.randn(1, 2, 8)], 1)  # 2 pad positions of junk
     out = m(padded, key_padding_mask=padding_mask([3], 5))[0]
@@ -336,7 +336,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match='even'): apply_rope(torch.randn(4, 7))
     with pytest.raises(ValueError, match='even'): rope_frequencies(5)
     with pytest.raises(ValueError, match='T=4'): apply_rope(torch.randn(4, 8), pos=torch.arange(5))
-    m = MultiHeadAttention(8, 2)
+    m = MultiHeadAttention(8, 2, batch_first=True)
     with pytest.raises(ValueError, match='8 features'): m(torch.randn(4, 6))
     with pytest.raises(ValueError, match='8 features'): m(torch.randn(2, 4, 6))
     with pytest.raises(ValueError, match='batched'): m(torch.randn(4,))
@@ -368,7 +368,7 @@ def test_every_public_name_has_a_docstring_help_shows():
 
 
 def test_mha_dtype_mismatch_is_a_clear_error():
-    m = MultiHeadAttention(8, 2)
+    m = MultiHeadAttention(8, 2, batch_first=True)
     with pytest.raises(ValueError, match="parameters' dtype torch.float32"): m(torch.randn(1, 3, 8, dtype=torch.float64))
 
 
@@ -415,3 +415,12 @@ def test_apply_rope_keeps_float64_precision_at_large_positions():
     torch.testing.assert_close(apply_rope(x, pos), ref)
     assert rope_frequencies(8, dtype=torch.float64).dtype == torch.float64 and rope_frequencies(8).dtype == torch.float32
     assert apply_rope(x.float(), pos).dtype == torch.float32
+
+def test_defaults_are_torchs_so_seq_first_code_gets_torchs_numbers():
+    "Code written for nn.MultiheadAttention's default layout (L, B, E) gets torch's numbers, not a silent batch/length swap."
+    torch.manual_seed(0); ref = nn.MultiheadAttention(8, 2).double().eval()
+    ours = MultiHeadAttention(8, 2, dtype=torch.float64).eval(); ours.load_state_dict(ref.state_dict())
+    assert ours.batch_first is False and ref.batch_first is False
+    q = torch.randn(5, 3, 8, dtype=torch.float64)  # (L, B, E)
+    torch.testing.assert_close(ours(q, q, q)[0], ref(q, q, q)[0])
+    torch.testing.assert_close(ours(q, q, q)[1], ref(q, q, q)[1])
