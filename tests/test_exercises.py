@@ -96,3 +96,13 @@ def test_check_leaves_the_random_state_alone_and_cases_are_stable():
     torch.manual_seed(1); a = torch.randn(2)
     torch.manual_seed(1); check('demo.rng', test_f); check('demo.rng', test_f); b = torch.randn(2)
     assert torch.equal(a, b) and torch.equal(seen[0], seen[1])
+
+def test_runner_skips_raw_and_eval_false_cells(tmp_path):
+    "A raw front-matter cell and an '#| eval: false' cell are not run (as nbdev-test), so they cannot break a learner's check."
+    import json
+    cells = [{'cell_type': 'raw', 'metadata': {}, 'source': '---\naliases: [old.html]\n---'},
+             {'cell_type': 'code', 'metadata': {}, 'outputs': [], 'execution_count': None, 'source': '#| eval: false\nraise SystemError'},
+             {'cell_type': 'code', 'metadata': {}, 'outputs': [], 'execution_count': None, 'source': 'x = 1'}]
+    p = tmp_path/'demo.ipynb'; p.write_text(json.dumps({'cells': cells, 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}))
+    rep = run_notebook(p)
+    assert rep.broken_cell is None, rep.broken_message
