@@ -207,6 +207,15 @@ def get_key(name:str) -> Key:
     if name not in KEYS: raise KeyError(f"no answer key named {name!r}: is learnkit up to date (nbdev-export, or pip install -U)?")
     return KEYS[name]
 
+def _arg_name(frame, got) -> str:
+    "The `test_` name the caller passed to `check`, read from its bytecode (the last name loaded before the call)."
+    try:
+        ins = [i for i in dis.get_instructions(frame.f_code) if i.offset <= frame.f_lasti]
+        for i in reversed(ins[-8:]):
+            if i.opname in ('LOAD_NAME', 'LOAD_GLOBAL', 'LOAD_FAST') and str(i.argval).startswith('test_'): return i.argval
+    except Exception: pass
+    return next((k for k, v in frame.f_globals.items() if k.startswith('test_') and v is got), 'your answer')
+
 @contextmanager
 def _seeded(seed:int=0):
     "Fixed seeds inside (a key's random cases are the same on every run), the caller's random state restored after."
@@ -228,8 +237,8 @@ def check(name:str, # the exercise's key, '<module>.<exercise>'
     "Check an exercise against the answer key: say if it is right, or how it is wrong, without showing the answer."
     __tracebackhide__ = True
     key = get_key(name)
-    ns = sys._getframe(1).f_globals
-    what = next((k for k, v in ns.items() if k.startswith('test_') and v is got), 'your answer')
+    frame = sys._getframe(1)
+    ns, what = frame.f_globals, _arg_name(frame, got)
     if is_unattempted(got) or got is None and key.kind == 'build':
         _LOG.append((name, 'not attempted'))
         msg = f"· {what}: not attempted yet. Replace the `...` marked `# fill in code here`, then run the cell again."

@@ -106,3 +106,9 @@ def test_runner_skips_raw_and_eval_false_cells(tmp_path):
     p = tmp_path/'demo.ipynb'; p.write_text(json.dumps({'cells': cells, 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}))
     rep = run_notebook(p)
     assert rep.broken_cell is None, rep.broken_message
+
+def test_message_names_the_variable_on_the_check_line():
+    "Two test_ names with the same value: the message names the one passed to check, not the first one found."
+    answer_key('demo.named', lambda ns: 5, wrong=['1', '2'])
+    test_first = 3; test_second = 3
+    with pytest.raises(ExerciseFailed, match='test_second is too small'): check('demo.named', test_second)
