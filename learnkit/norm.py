@@ -71,7 +71,7 @@ def _axes(ax):
     import matplotlib.pyplot as plt
     return plt.subplots()[1]
 
-def _hist_lines(ax, tensors:dict, lims=None, bins=80, fmt=None):
+def _hist_lines(ax, tensors:dict, lims=None, bins=50, fmt=None):
     "One normalised histogram line per tensor of `tensors`, labelled by `fmt(name, tensor)`."
     for n, t in tensors.items():
         t = t.float().flatten()
