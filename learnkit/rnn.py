@@ -40,7 +40,7 @@ def encode_name(name:str, # a surname
 # %% ../nbs/40_rnn.ipynb #118e171c
 def _init_uniform(module:nn.Module, hidden_size:int):
     "torch's recurrent initialisation: every parameter uniform in ±1/sqrt(hidden_size)."
-    k = 1 / math.sqrt(hidden_size)
+    k = 1 / math.sqrt(hidden_size) if hidden_size > 0 else 0  # as torch: an empty state has nothing to draw
     for p in module.parameters(): nn.init.uniform_(p, -k, k)
 
 _ACTS = {'tanh': torch.tanh, 'relu': torch.relu}
@@ -134,13 +134,16 @@ class RNN(nn.Module):
                  device=None, dtype=None): # where and in which float type to create the parameters
         "Create the parameters like `nn.RNN(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first, dropout, bidirectional)`, uniform in ±1/sqrt(hidden_size)."
         super().__init__()
-        if num_layers < 1: raise ValueError(f"num_layers must be at least 1, got {num_layers}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got {dropout!r}")
-        if proj_size: raise ValueError(f"proj_size argument is only supported for LSTM, not RNN or GRU (got proj_size={proj_size}; nn.RNN refuses it too)")
         if dropout > 0 and num_layers == 1:
             warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
                           f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}")
+        for name, v, kind in (('bias', bias, bool), ('batch_first', batch_first, bool), ('input_size', input_size, int), ('hidden_size', hidden_size, int)):
+            if not isinstance(v, kind): raise TypeError(f"{name} should be of type {kind.__name__}, got: {type(v).__name__}")
+            if kind is int and v <= 0: raise ValueError(f"{name} must be greater than zero")  # torch's checks, in torch's order
+        if num_layers <= 0: raise ValueError(f"num_layers must be greater than zero, got {num_layers}")
+        if proj_size: raise ValueError(f"proj_size argument is only supported for LSTM, not RNN or GRU (got proj_size={proj_size}; nn.RNN refuses it too)")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.nonlinearity, self.bias, self.batch_first = nonlinearity, bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
@@ -160,7 +163,11 @@ class RNN(nn.Module):
         return tuple(getattr(self, f"{n}_l{l}{'_reverse' if reverse else ''}", None) for n in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'))
 
     def _check(self, input:torch.Tensor, hx:torch.Tensor|None, packed:bool) -> tuple:
-        "Validate shapes; return the input as (T, B, input_size), hx as (layers x directions, B, hidden_size), and whether it was batched."
+        "Validate dtype and shapes; return the input as (T, B, input_size), hx as (layers x directions, B, hidden_size), and whether it was batched."
+        w = self.weight_ih_l0
+        if input.dtype != w.dtype and not any(torch.is_autocast_enabled(d) for d in ('cpu', 'cuda')):
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({w.dtype}). "
+                             f"Convert input: input.to({w.dtype}), or convert model: model.to({input.dtype})")
         if input.dim() not in (2, 3) or input.shape[-1] != self.input_size:
             lay = '(batch, seq, feature)' if self.batch_first else '(seq, batch, feature)'
             raise ValueError(f"RNN expects input of shape {lay} or (seq, feature) with feature = {self.input_size}, got {tuple(input.shape)}")

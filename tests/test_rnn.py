@@ -316,3 +316,26 @@ def test_rnncell_signature_and_device_dtype_like_torch():
     for cls, ref in ((RNNCell, nn.RNNCell), (RNN, nn.RNN)):
         m, r = cls(3, 4, device='meta', dtype=torch.float16), ref(3, 4, device='meta', dtype=torch.float16)
         assert {(n, p.device.type, p.dtype) for n, p in m.named_parameters()} == {(n, p.device.type, p.dtype) for n, p in r.named_parameters()}
+
+
+@pytest.mark.parametrize('args, kw', [((0, 4), {}), ((3, 0), {}), ((3, -1), {}), ((3.0, 4), {}), ((3, 4.0), {}),
+                                      ((3, 4), dict(bias=1)), ((3, 4), dict(batch_first=1)), ((3, 4), dict(num_layers=0))])
+def test_rnn_constructor_refuses_what_torch_refuses(args, kw):
+    "Sizes of 0, negative or float sizes and non-bool flags: the error type and message torch gives, never a silent RNN."
+    with pytest.raises(Exception) as ref: nn.RNN(*args, **kw)
+    with pytest.raises(ref.type) as got: RNN(*args, **kw)
+    assert str(ref.value).split(',')[0].split(' got')[0] in str(got.value), (str(ref.value), str(got.value))
+
+
+def test_rnncell_hidden_size_zero_like_torch():
+    "torch's RNNCell accepts hidden_size 0 (an empty state); ours too, instead of dividing by zero in the init."
+    ours, ref = RNNCell(3, 0), nn.RNNCell(3, 0)
+    assert ours(torch.randn(2, 3)).shape == ref(torch.randn(2, 3)).shape == (2, 0)
+
+
+def test_rnn_input_dtype_mismatch_is_torchs_error():
+    "A float64 input to a float32 RNN: torch's ValueError naming both dtypes and the two fixes."
+    x = torch.randn(3, 2, 5, dtype=D)
+    with pytest.raises(ValueError) as ref: nn.RNN(5, 4)(x)
+    with pytest.raises(ValueError) as got: RNN(5, 4)(x)
+    assert str(got.value) == str(ref.value)
