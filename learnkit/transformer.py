@@ -130,9 +130,11 @@ def _causal(L:int, S:int, device=None) -> Tensor:
     return torch.ones(L, S, dtype=torch.bool, device=device).triu(1)
 
 def _attend(attn:MultiHeadAttention, q, kv, mask, is_causal, key_padding_mask, need_weights=False):
-    "One attention sublayer as torch's layers call it; an `is_causal` hint without a mask builds the causal mask (torch raises)."
+    "One attention sublayer on batch-first `q`, `kv` as torch's layers call it; an `is_causal` hint without a mask builds the causal mask (torch raises)."
     if mask is None and is_causal: mask = _causal(q.shape[1], kv.shape[1], q.device)
-    return attn(q, kv, kv, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=need_weights, average_attn_weights=False)
+    if not attn.batch_first: q, kv = q.transpose(0, 1), kv.transpose(0, 1)  # the module reads the block's own layout, as in torch
+    out, w = attn(q, kv, kv, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=need_weights, average_attn_weights=False)
+    return (out if attn.batch_first else out.transpose(0, 1)), w
 
 class EncoderBlock(nn.Module):
     "A transformer encoder block, a drop-in for `nn.TransformerEncoderLayer`: self-attention and an MLP, each in a residual connection with a LayerNorm."
@@ -154,7 +156,7 @@ class EncoderBlock(nn.Module):
         _check_block(d_model, nhead, 'EncoderBlock')
         fk = dict(device=device, dtype=dtype)
         self.d_model, self.batch_first, self.norm_first, self.activation = d_model, batch_first, norm_first, _activation(activation)
-        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=True, **fk)
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **fk)  # the block's layout, as torch's
         self.linear1, self.linear2 = nn.Linear(d_model, dim_feedforward, bias=bias, **fk), nn.Linear(dim_feedforward, d_model, bias=bias, **fk)
         self.norm1, self.norm2 = [nn.LayerNorm(d_model, layer_norm_eps, bias=bias, **fk) for _ in range(2)]
         self.dropout, self.dropout1, self.dropout2 = [nn.Dropout(dropout) for _ in range(3)]
@@ -203,8 +205,8 @@ class DecoderBlock(nn.Module):
         _check_block(d_model, nhead, 'DecoderBlock')
         fk = dict(device=device, dtype=dtype)
         self.d_model, self.batch_first, self.norm_first, self.activation = d_model, batch_first, norm_first, _activation(activation)
-        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=True, **fk)
-        self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=True, **fk)  # cross-attention, torch's name
+        self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **fk)  # the block's layout, as torch's
+        self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **fk)  # cross-attention, torch's name
         self.linear1, self.linear2 = nn.Linear(d_model, dim_feedforward, bias=bias, **fk), nn.Linear(dim_feedforward, d_model, bias=bias, **fk)
         self.norm1, self.norm2, self.norm3 = [nn.LayerNorm(d_model, layer_norm_eps, bias=bias, **fk) for _ in range(3)]
         self.dropout, self.dropout1, self.dropout2, self.dropout3 = [nn.Dropout(dropout) for _ in range(4)]
@@ -502,5 +504,5 @@ answer_key('transformer.exact_match', lambda ns: exact_match(ns['test_preds'], n
                   'sum(x == y for p, a in zip(test_preds, test_answers) for x, y in zip(p, a)) / sum(map(len, test_answers))',
                   'sum(p[:10] == a for p, a in zip(test_preds, test_answers)) / len(test_answers)',
                   '1 - sum(p == a for p, a in zip(test_preds, test_answers)) / len(test_answers)'],
-           hint="exact match counts whole strings: a date with one wrong character is wrong")
+           hint="exact match counts whole strings: a date with one wrong character is wrong");  # the semicolon: no Key printed under the cell
 

@@ -339,3 +339,15 @@ def test_every_public_name_has_a_docstring_help_shows():
     assert 'nn.TransformerEncoderLayer' in EncoderBlock.__init__.__doc__ and 'nn.TransformerDecoderLayer' in DecoderBlock.__init__.__doc__
     for meth in ('copy_from_torch', 'forward'): assert EncoderBlock.__dict__[meth].__doc__ and DecoderBlock.__dict__[meth].__doc__
     for meth in ('encode', 'decode', 'generate', 'translate', 'forward', '__init__'): assert Transformer.__dict__[meth].__doc__, meth
+
+
+@pytest.mark.parametrize('batch_first', [False, True])
+def test_attention_submodules_keep_torchs_layout(batch_first):
+    "A block's `self_attn`/`multihead_attn` read the block's layout, as in torch: torch-style code calling the sub-module gets torch's numbers."
+    for cls, ref_cls in [(EncoderBlock, nn.TransformerEncoderLayer), (DecoderBlock, nn.TransformerDecoderLayer)]:
+        ours, ref = _seq_first_pair(cls, ref_cls, D, H, 4 * D, 0.0, batch_first=batch_first)
+        assert ours.self_attn.batch_first == ref.self_attn.batch_first == batch_first
+        x = torch.randn(5, 3, D, dtype=torch.float64)  # (L, B, E) or (B, L, E): the same tensor read in the block's layout
+        torch.testing.assert_close(ours.self_attn(x, x, x)[0], ref.self_attn(x, x, x)[0])
+        torch.testing.assert_close(ours(x), ref(x)) if cls is EncoderBlock else torch.testing.assert_close(ours(x, x), ref(x, x))
+    assert ours.multihead_attn.batch_first == ref.multihead_attn.batch_first
