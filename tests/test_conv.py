@@ -285,6 +285,15 @@ def test_conv_modules_script_like_torch():
         torch.testing.assert_close(torch.jit.script(pool)(x), pool(x))
 
 
+def test_conv_modules_export_like_torch():
+    "torch.export (TorchScript's successor) traces our modules, and the exported program gives the same numbers."
+    torch.manual_seed(0)
+    m = nn.Sequential(Conv2d(2, 4, 3, padding='same', groups=2, padding_mode='reflect'), nn.ReLU(), MaxPool2d(2, ceil_mode=True))
+    x = torch.randn(2, 2, 9, 9)
+    ep = torch.export.export(m, (x,))
+    torch.testing.assert_close(ep.module()(x), m(x))
+
+
 def test_help_shows_every_docstring():
     import learnkit.conv as m
     objs = [getattr(m, n) for n in m.__all__]
