@@ -196,6 +196,20 @@ def _check_bn(x:Tensor, C:int, training:bool, name:str='BatchNorm1d'):
         raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of shape {_fmt(x.shape)}; "
                          "a batch of one has no variance: call .eval() to use the running statistics")
 
+def _dtype_name(dt:torch.dtype) -> str:
+    "`torch.float32` for a float dtype, in eager mode and under TorchScript alike (where a dtype prints as a number)."
+    if dt == torch.float64: return 'torch.float64'
+    if dt == torch.float32: return 'torch.float32'
+    if dt == torch.float16: return 'torch.float16'
+    if dt == torch.bfloat16: return 'torch.bfloat16'
+    return str(dt)
+
+def _check_dtype(x:Tensor, p:Tensor, name:str):
+    "Raise a `ValueError` naming both dtypes where torch raises 'mixed dtype': the input's dtype is not the layer's (parameters or buffers), unless it is a half/bfloat16 input to float32 parameters."
+    if x.dtype != p.dtype and not (p.dtype == torch.float32 and (x.dtype == torch.float16 or x.dtype == torch.bfloat16)):
+        raise ValueError(f"{name}: the input is {_dtype_name(x.dtype)} but the layer is {_dtype_name(p.dtype)} (torch raises 'mixed dtype'); "
+                         "convert one of them with .to()")
+
 def _bshape(x:Tensor) -> List[int]:
     "How to view a (C,) statistic to broadcast over `x`: (1, C) or (1, C, 1)."
     return [1, -1] if x.dim() == 2 else [1, -1, 1]
@@ -211,14 +225,18 @@ class BatchNorm1d(nn.Module):
                  momentum:float|None=0.1, # weight of the newest batch in the running statistics; `None`: plain average of all batches
                  affine:bool=True, # learn a scale `weight` (gamma) and a shift `bias` (beta)
                  track_running_stats:bool=True, # keep `running_mean` and `running_var` for eval mode
-                 device=None, dtype=None):
+                 device=None, dtype=None, *,
+                 bias:bool=True, # with `affine`: also learn the shift `bias` (keyword only, as torch's)
+                ):
         "Take `nn.BatchNorm1d`'s arguments, in its order, and make its parameters and buffers."
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         kw = dict(device=device, dtype=dtype)
-        if affine: self.weight, self.bias = nn.Parameter(torch.ones(num_features, **kw)), nn.Parameter(torch.zeros(num_features, **kw))
-        else: self.register_parameter('weight', None); self.register_parameter('bias', None)
+        if affine: self.weight = nn.Parameter(torch.ones(num_features, **kw))
+        else: self.register_parameter('weight', None)
+        if affine and bias: self.bias = nn.Parameter(torch.zeros(num_features, **kw))
+        else: self.register_parameter('bias', None)
         if track_running_stats:
             self.register_buffer('running_mean', torch.zeros(num_features, **kw))
             self.register_buffer('running_var', torch.ones(num_features, **kw))
@@ -232,7 +250,7 @@ class BatchNorm1d(nn.Module):
 
     def extra_repr(self):
         "The settings `print(module)` shows, as torch's."
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, track_running_stats={self.track_running_stats}"
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
 
 # %% ../nbs/30_batchnorm.ipynb #5fa7a9fe
 @patch
@@ -240,8 +258,10 @@ def forward(self:BatchNorm1d, x:Tensor, # (N, C) or (N, C, L)
            ) -> Tensor: # same shape: every feature standardised, then scaled and shifted
     "Normalise with the batch's statistics in training (updating the running ones), with the running ones in eval mode."
     _check_bn(x, self.num_features, self.training)
-    dims, shape = [0] if x.dim() == 2 else [0, 2], _bshape(x)
-    rm, rv, nb = self.running_mean, self.running_var, self.num_batches_tracked
+    dims, shape, dt = [0] if x.dim() == 2 else [0, 2], _bshape(x), x.dtype
+    rm, rv, nb, w, b = self.running_mean, self.running_var, self.num_batches_tracked, self.weight, self.bias
+    p = w if w is not None else rm
+    if p is not None: _check_dtype(x, p, 'BatchNorm1d'); x = x.to(p.dtype)  # a half/bfloat16 input is computed in float32, as torch
     if self.training or rm is None or rv is None:
         mean, var = x.mean(dims), x.var(dims, correction=0)
         if self.training and rm is not None and rv is not None and nb is not None:
@@ -253,9 +273,10 @@ def forward(self:BatchNorm1d, x:Tensor, # (N, C) or (N, C, L)
                 rm.lerp_(mean.to(rm.dtype), m)
                 rv.lerp_((var * n / (n - 1)).to(rv.dtype), m)
     else: mean, var = rm, rv
-    xhat = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
-    w, b = self.weight, self.bias
-    return xhat * w.view(shape) + b.view(shape) if w is not None and b is not None else xhat
+    y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+    if w is not None: y = y * w.view(shape)
+    if b is not None: y = y + b.view(shape)
+    return y.to(dt)
 
 # %% ../nbs/30_batchnorm.ipynb #17f5f87f
 def batch_norm_backward(grad_output:Tensor, # (N, C) or (N, C, L): dL/dy
@@ -302,15 +323,17 @@ class LayerNorm(nn.Module):
         "Standardise each example over its last dimensions, then scale and shift."
         shape = [s for s in self.normalized_shape]
         _check_trailing(x, shape, 'LayerNorm')
-        dims = [-1 - i for i in range(len(shape))]
+        dims, dt, w, b = [-1 - i for i in range(len(shape))], x.dtype, self.weight, self.bias
+        p = w if w is not None else b
+        if p is not None: _check_dtype(x, p, 'LayerNorm'); x = x.to(p.dtype)  # a half/bfloat16 input is computed in float32, as torch
         y = (x - x.mean(dims, keepdim=True)) * torch.rsqrt(x.var(dims, correction=0, keepdim=True) + self.eps)
-        w, b = self.weight, self.bias
         if w is not None: y = y * w
-        return y + b if b is not None else y
+        if b is not None: y = y + b
+        return y.to(dt)
 
     def extra_repr(self):
         "The settings `print(module)` shows, as torch's."
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
 
 # %% ../nbs/30_batchnorm.ipynb #89761f45
 def _finfo_eps(dtype:torch.dtype) -> float:
@@ -326,7 +349,7 @@ class RMSNorm(nn.Module):
     eps: Optional[float]
     def __init__(self,
                  normalized_shape:int|tuple, # the trailing shape to normalise over
-                 eps:float|None=None, # added to the mean square; `None`: `torch.finfo(x.dtype).eps`, as torch
+                 eps:float|None=None, # added to the mean square; `None`: `torch.finfo(x.dtype).eps` (float32's for a half/bfloat16 `x`), as torch
                  elementwise_affine:bool=True, # learn a per-element scale `weight`
                  device=None, dtype=None):
         "Take `nn.RMSNorm`'s arguments, in its order, and make its parameter."
@@ -337,14 +360,15 @@ class RMSNorm(nn.Module):
 
     def forward(self, x:Tensor, # (..., *normalized_shape)
                ) -> Tensor: # same shape
-        "Divide each example by its root mean square over the last dimensions, then scale."
+        "Divide each example by its root mean square over the last dimensions, then scale; the output has the input's dtype, as torch's."
         shape = [s for s in self.normalized_shape]
         _check_trailing(x, shape, 'RMSNorm')
-        dims = [-1 - i for i in range(len(shape))]
-        eps = _finfo_eps(x.dtype) if self.eps is None else self.eps
+        dims, dt, w = [-1 - i for i in range(len(shape))], x.dtype, self.weight
+        if dt == torch.float16 or dt == torch.bfloat16: x = x.float()  # computed in float32, as torch...
+        eps = _finfo_eps(x.dtype) if self.eps is None else self.eps  # ...so with float32's eps, as torch
         y = x * torch.rsqrt(x.pow(2).mean(dims, keepdim=True) + eps)
-        w = self.weight
-        return y * w if w is not None else y
+        if w is not None: y = y * w
+        return y.to(dt)
 
     def extra_repr(self):
         "The settings `print(module)` shows, as torch's."

@@ -217,3 +217,60 @@ def test_public_names_have_docstrings_help_shows():
         doc = o.__doc__
         assert doc and doc.strip(), f"{o.__qualname__} has no docstring"
         assert doc.strip().splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o
+
+# torch 2.13: nn.BatchNorm1d's keyword-only `bias`, torch's reprs, and mixed dtypes (torch raises; we did not)
+
+@pytest.mark.parametrize('kw', [{}, dict(bias=False), dict(affine=False), dict(affine=False, bias=False), dict(track_running_stats=False, bias=False)])
+def test_batchnorm_bias_argument_is_torchs(kw):
+    "`nn.BatchNorm1d(C, bias=False)` learns a scale but no shift; ours took no `bias` argument (TypeError)."
+    ours, ref = BatchNorm1d(5, **kw), nn.BatchNorm1d(5, **kw)
+    assert set(ours.state_dict()) == set(ref.state_dict()) and repr(ours) == repr(ref)
+    ours.load_state_dict(ref.state_dict())
+    if ours.weight is not None:
+        with torch.no_grad(): ours.weight.uniform_(0.5, 1.5); ref.weight.copy_(ours.weight)
+    for train in (True, False):
+        ours.train(train); ref.train(train)
+        x = torch.randn(10, 5, 3) * 3 + 1
+        torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+    s = torch.jit.script(BatchNorm1d(5, **kw)); s(torch.randn(6, 5))
+
+@pytest.mark.parametrize('ours,ref,arg,kw', [(LayerNorm, nn.LayerNorm, 6, {}), (LayerNorm, nn.LayerNorm, 6, dict(bias=False)),
+                                             (LayerNorm, nn.LayerNorm, (2, 6), dict(elementwise_affine=False)),
+                                             (RMSNorm, nn.RMSNorm, 6, {}), (RMSNorm, nn.RMSNorm, 6, dict(eps=1e-6))])
+def test_reprs_are_torchs(ours, ref, arg, kw):
+    assert repr(ours(arg, **kw)) == repr(ref(arg, **kw))
+
+@pytest.mark.parametrize('make', [lambda **k: BatchNorm1d(4, **k), lambda **k: LayerNorm(4, **k)], ids=['BatchNorm1d', 'LayerNorm'])
+def test_mixed_dtypes_are_a_loud_error(make):
+    "torch raises 'mixed dtype' for a float64 input to a float32 layer (and the reverse); ours silently returned float64."
+    with pytest.raises(ValueError, match=r'float64.*float32'): make()(torch.randn(8, 4, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r'float32.*float64'): make(dtype=torch.float64)(torch.randn(8, 4))
+    with pytest.raises(ValueError, match=r'float64.*float32'): make().eval()(torch.randn(8, 4, dtype=torch.float64))
+
+def test_mixed_dtypes_torch_accepts():
+    "What torch accepts, we accept with torch's output dtype: no parameters or buffers, or a half/bfloat16 input to float32 parameters."
+    torch.manual_seed(1)
+    x64 = torch.randn(8, 4, dtype=torch.float64)
+    assert BatchNorm1d(4, affine=False, track_running_stats=False)(x64).dtype == torch.float64
+    assert LayerNorm(4, elementwise_affine=False)(x64).dtype == torch.float64
+    for dt in (torch.bfloat16, torch.float16):
+        x = torch.randn(8, 4, 3).to(dt)
+        for ours, ref in ((BatchNorm1d(4), nn.BatchNorm1d(4)), (LayerNorm(3), nn.LayerNorm(3)), (RMSNorm(3), nn.RMSNorm(3))):
+            o, r = ours(x), ref(x)
+            assert o.dtype == r.dtype == dt, (type(ours).__name__, o.dtype, r.dtype)
+            torch.testing.assert_close(o.float(), r.float(), atol=0.05, rtol=0.05)
+    # RMSNorm: torch returns the input's dtype whatever the weight's (ours promoted a float32 input to float64)
+    assert RMSNorm(4, dtype=torch.float64)(torch.randn(8, 4)).dtype == nn.RMSNorm(4, dtype=torch.float64)(torch.randn(8, 4)).dtype == torch.float32
+
+def test_scripted_mixed_dtype_error_names_the_dtypes():
+    with pytest.raises(torch.jit.Error, match=r'input is torch.float64 but the layer is torch.float32'):
+        torch.jit.script(BatchNorm1d(4))(torch.randn(8, 4, dtype=torch.float64))
+
+@pytest.mark.parametrize('dt', [torch.bfloat16, torch.float16])
+def test_rmsnorm_low_precision_eps_is_torchs(dt):
+    "torch computes a half/bfloat16 RMSNorm in float32 with float32's eps; ours added bfloat16's eps (0.0078): ~0 for small inputs."
+    x = torch.tensor([[1e-4, -2e-4, 3e-4], [1., 2., -3.]]).to(dt)
+    for kw in ({}, dict(dtype=dt)):
+        o, r = RMSNorm(3, **kw)(x), nn.RMSNorm(3, **kw)(x)
+        assert o.dtype == r.dtype == dt
+        torch.testing.assert_close(o, r)
