@@ -186,7 +186,7 @@ def _fmt(shape:List[int]) -> str:
     "A shape written as Python writes a tuple, `(4, 9)` or `(10,)`, in eager mode and under TorchScript alike."
     return '(' + ', '.join([str(s) for s in shape]) + (',)' if len(shape) == 1 else ')')
 
-def _check_bn(x:Tensor, C:int, training:bool, name:str='BatchNorm1d'):
+def _check_bn(x:Tensor, C:int, training:bool, name:str='BatchNorm1d', running:bool=True):
     "Raise a `ValueError` naming the expected and the received shape when `x` cannot be batch-normalised over `C` features."
     if x.dim() != 2 and x.dim() != 3:
         raise ValueError(f"{name}: expected a 2-D (N, C) or 3-D (N, C, L) input, got a {x.dim()}-D input of shape {_fmt(x.shape)}")
@@ -195,6 +195,9 @@ def _check_bn(x:Tensor, C:int, training:bool, name:str='BatchNorm1d'):
     if training and x.numel() // C < 2:
         raise ValueError(f"{name}: expected more than 1 value per channel when training, got input of shape {_fmt(x.shape)}; "
                          "a batch of one has no variance: call .eval() to use the running statistics")
+    if not running and x.numel() // C < 2:  # eval mode without running statistics still normalises with the batch's, as torch
+        raise ValueError(f"{name}: expected more than 1 value per channel, got input of shape {_fmt(x.shape)}; with "
+                         "track_running_stats=False even eval mode uses the batch's statistics, and a batch of one has no variance")
 
 def _dtype_name(dt:torch.dtype) -> str:
     "`torch.float32` for a float dtype, in eager mode and under TorchScript alike (where a dtype prints as a number)."
@@ -257,7 +260,7 @@ class BatchNorm1d(nn.Module):
 def forward(self:BatchNorm1d, x:Tensor, # (N, C) or (N, C, L)
            ) -> Tensor: # same shape: every feature standardised, then scaled and shifted
     "Normalise with the batch's statistics in training (updating the running ones), with the running ones in eval mode."
-    _check_bn(x, self.num_features, self.training)
+    _check_bn(x, self.num_features, self.training, 'BatchNorm1d', self.running_mean is not None)
     dims, shape, dt = [0] if x.dim() == 2 else [0, 2], _bshape(x), x.dtype
     rm, rv, nb, w, b = self.running_mean, self.running_var, self.num_batches_tracked, self.weight, self.bias
     p = w if w is not None else rm

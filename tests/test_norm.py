@@ -274,3 +274,12 @@ def test_rmsnorm_low_precision_eps_is_torchs(dt):
         o, r = RMSNorm(3, **kw)(x), nn.RMSNorm(3, **kw)(x)
         assert o.dtype == r.dtype == dt
         torch.testing.assert_close(o, r)
+
+def test_batchnorm_without_running_stats_refuses_a_batch_of_one_in_eval():
+    "With track_running_stats=False, eval mode still uses the batch's statistics: torch refuses a batch of one; ours returned the bias."
+    with pytest.raises(ValueError): nn.BatchNorm1d(4, track_running_stats=False).eval()(torch.randn(1, 4))
+    with pytest.raises(ValueError, match=r'more than 1 value per channel.*track_running_stats=False'):
+        BatchNorm1d(4, track_running_stats=False).eval()(torch.randn(1, 4))
+    with pytest.raises(torch.jit.Error, match=r'track_running_stats=False'):
+        torch.jit.script(BatchNorm1d(4, track_running_stats=False).eval())(torch.randn(1, 4, 1))
+    BatchNorm1d(4).eval()(torch.randn(1, 4)); BatchNorm1d(4, track_running_stats=False).eval()(torch.randn(1, 4, 2))  # fine, as torch
