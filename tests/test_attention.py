@@ -359,14 +359,6 @@ def test_attention_scores_and_show_attention():
     with pytest.raises(ValueError, match='one \\(L, S\\) map'): show_attention(torch.rand(2, 3, 5))
 
 
-def test_every_public_name_has_a_docstring_help_shows():
-    import learnkit.attention as a
-    for n in a.__all__: assert getattr(a, n).__doc__, n
-    for n in ('__init__', 'forward', 'copy_from_torch', 'from_torch', 'to_torch'):
-        doc = getattr(MultiHeadAttention, n).__doc__ or ''
-        assert doc and 'Initialize internal Module state' not in doc, n
-
-
 def test_mha_dtype_mismatch_is_a_clear_error():
     m = MultiHeadAttention(8, 2, batch_first=True)
     with pytest.raises(ValueError, match="parameters' dtype torch.float32"): m(torch.randn(1, 3, 8, dtype=torch.float64))

@@ -95,18 +95,6 @@ def test_empty_x():
     with pytest.raises(ValueError, match='at least one'): numerical_grad(lambda v: 0.0, np.zeros(0))
     with pytest.raises(ValueError, match='at least one'): numerical_grad(lambda v: v.sum(), torch.zeros(0, dtype=torch.float64))
 
-def test_help_shows_docstrings():
-    for name in fitting.__all__:
-        obj = getattr(fitting, name)
-        assert obj.__doc__ and obj.__doc__.strip(), name
-        assert obj.__doc__.strip().splitlines()[0] in pydoc.render_doc(obj, renderer=pydoc.plaintext)
-
-def test_import_does_not_load_pyplot():
-    import subprocess, sys
-    out = subprocess.run([sys.executable, '-c', "import sys, learnkit.fitting; print('matplotlib.pyplot' in sys.modules)"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    assert out == 'False'
-
 def test_non_contiguous_inputs():
     "A transposed tensor or array: the gradient lands on the right entries."
     W = torch.arange(12., dtype=torch.float64).reshape(4, 3)

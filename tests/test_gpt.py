@@ -179,19 +179,6 @@ def test_get_batch_same_draws_as_torch_randint_with_a_seeded_generator():
     ix = torch.randint(500 - 16, (7,), generator=torch.Generator().manual_seed(3))
     assert torch.equal(x, torch.stack([data[i:i+16] for i in ix])) and torch.equal(y, torch.stack([data[i+1:i+17] for i in ix]))
 
-def test_public_names_have_docstrings_help_shows():
-    import inspect, pydoc
-    import learnkit.gpt as g
-    objs = [getattr(g, n) for n in g.__all__]
-    for cls in (g.GPT, g.CausalSelfAttention, g.MLP, g.Block, g.CharTokenizer, g.GPTConfig):
-        objs += [m for n, m in vars(cls).items() if (not n.startswith('_') or n == '__init__') and (inspect.isfunction(m) or isinstance(m, property))]
-    objs.append(g.GPT.generate)
-    assert len(objs) >= 15
-    for o in objs:
-        doc = o.__doc__
-        assert doc and doc.strip(), o
-        assert doc.strip().splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o
-
 def test_causal_attention_loads_torch_state_dict_and_matches_with_torch_mask():
     "CausalSelfAttention keeps nn.MultiheadAttention's parameter layout: torch's state_dict loads as it is."
     utils.set_seed(1)

@@ -284,19 +284,6 @@ def test_rnn_packed_errors_and_repr():
     assert repr(RNN(4, 3, 2, dropout=0.5, bidirectional=True)).endswith("dropout=0.5, bidirectional=True)")
 
 
-def test_public_names_have_docstrings_help_shows():
-    import inspect, pydoc
-    import learnkit.rnn as m
-    objs = [getattr(m, n) for n in m.__all__ if callable(getattr(m, n))]
-    for cls in (m.RNNCell, m.RNN, m.NameClassifier):
-        objs += [f for n, f in vars(cls).items() if inspect.isfunction(f) and (not n.startswith('_') or n == '__init__')]
-    assert len(objs) >= 14
-    for o in objs:
-        doc = inspect.getdoc(o)
-        assert doc and doc.splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o
-    assert 'nn.RNN' in pydoc.render_doc(m.RNN.__init__, renderer=pydoc.plaintext)  # not nn.Module's "Initialize internal Module state"
-
-
 @settings(max_examples=25, deadline=None)
 @given(lengths=st.lists(st.integers(1, 6), min_size=1, max_size=4), L=st.integers(1, 2), bidirectional=st.booleans(),
        enforce_sorted=st.booleans(), with_h0=st.booleans())

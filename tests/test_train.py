@@ -85,19 +85,3 @@ def test_live_output_is_short(capsys, monkeypatch):
     lines = capsys.readouterr().out.strip().splitlines()
     assert 10 < len(lines) <= 25 and lines[-1].split()[0] == '500'
 
-def test_import_does_not_load_pyplot():
-    "pyplot costs about 0.4 s to import: `import learnkit.train` leaves it for the plotting functions."
-    import subprocess, sys
-    r = subprocess.run([sys.executable, '-c', "import sys, learnkit.train; print('matplotlib.pyplot' in sys.modules)"],
-                       capture_output=True, text=True)
-    assert r.stdout.strip() == 'False', r.stdout + r.stderr
-
-def test_public_names_have_docstrings_help_shows():
-    import inspect, pydoc
-    import learnkit.train as t
-    objs = [getattr(t, n) for n in t.__all__]
-    objs += [m for n, m in inspect.getmembers(t.History, inspect.isfunction) if not n.startswith('_')]
-    assert len(objs) >= 3
-    for o in objs:
-        doc = inspect.getdoc(o)
-        assert doc and doc.splitlines()[0] in pydoc.render_doc(o, renderer=pydoc.plaintext), o

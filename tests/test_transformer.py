@@ -327,20 +327,6 @@ def test_errors_name_the_layout():
     with pytest.raises(ValueError, match='not nn.Transformer'): Transformer(16.0, 10)
 
 
-def test_every_public_name_has_a_docstring_help_shows():
-    import learnkit.transformer as m
-    for name in m.__all__:
-        obj = getattr(m, name)
-        if callable(obj): assert (obj.__doc__ or '').strip(), name
-        if isinstance(obj, type):
-            for k, v in vars(obj).items():
-                if callable(v) and (not k.startswith('_') or k in ('__init__', 'forward')): assert (v.__doc__ or '').strip(), f'{name}.{k}'
-    # __init__ shows our text, not torch's
-    assert 'nn.TransformerEncoderLayer' in EncoderBlock.__init__.__doc__ and 'nn.TransformerDecoderLayer' in DecoderBlock.__init__.__doc__
-    for meth in ('copy_from_torch', 'forward'): assert EncoderBlock.__dict__[meth].__doc__ and DecoderBlock.__dict__[meth].__doc__
-    for meth in ('encode', 'decode', 'generate', 'translate', 'forward', '__init__'): assert Transformer.__dict__[meth].__doc__, meth
-
-
 @pytest.mark.parametrize('batch_first', [False, True])
 def test_attention_submodules_keep_torchs_layout(batch_first):
     "A block's `self_attn`/`multihead_attn` read the block's layout, as in torch: torch-style code calling the sub-module gets torch's numbers."
