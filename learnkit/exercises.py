@@ -17,7 +17,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['KEYS', 'ExerciseFailed', 'NotAttempted', 'is_unattempted', 'compare_answer', 'compare_output', 'Key', 'answer_key',
            'build_key', 'get_key', 'check', 'check_eq', 'check_close', 'check_shape', 'check_true', 'cell_directives',
-           'Cell', 'notebook_cells', 'check_names', 'fill_gap', 'ExerciseResult', 'RunReport', 'run_notebook']
+           'Cell', 'notebook_cells', 'check_names', 'fill_gap', 'ExerciseResult', 'RunReport', 'asyncio_tasks',
+           'run_notebook']
 
 # %% ../nbs/01_exercises.ipynb #1a4b2c34
 class ExerciseFailed(AssertionError):
@@ -454,6 +455,22 @@ def _lib():
     "The installed `learnkit.exercises`: the notebook's cells import their checks from it, so its log and keys are the ones they use."
     return importlib.import_module('learnkit.exercises')
 
+def _interrupt(shell, wait:float=5.0) -> None:
+    "Stop a timed-out cell: raise `KeyboardInterrupt` in the shell's thread, so a runaway loop does not keep a core (and the GIL) busy."
+    import ctypes, time
+    t = getattr(shell, '_thread', None)
+    if t is None or t.ident is None: return
+    for _ in range(int(wait / 0.1)):  # IPython catches the interrupt and the loop goes idle; retry if it landed between cells
+        if not shell.loop.is_running() or not any(not f.done() for f in asyncio_tasks(shell.loop)): break
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(t.ident), ctypes.py_object(KeyboardInterrupt))
+        time.sleep(0.1)
+
+def asyncio_tasks(loop) -> set:
+    "The tasks still pending on `loop`."
+    import asyncio
+    try: return asyncio.all_tasks(loop)
+    except RuntimeError: return set()
+
 def _run_cell(shell, src:str, timeout) -> tuple:
     "Run one cell; return (exception or None, the checks it logged). Standard streams are restored afterwards."
     out, err, log = sys.stdout, sys.stderr, _lib()._LOG
@@ -512,7 +529,8 @@ def run_notebook(path:str|Path, # the notebook to run
         for k, v in env.items():
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
-        if not stopped.startswith('cell') or 'timed out' not in stopped: shell.close()  # a timed-out cell may still hold the shell's loop
+        if 'timed out' in stopped: _interrupt(shell)  # the cell is still running in the shell's thread
+        shell.close()
     return report
 
 def _try_wrong(shell, c:Cell, report:RunReport, timeout):

@@ -112,3 +112,15 @@ def test_message_names_the_variable_on_the_check_line():
     answer_key('demo.named', lambda ns: 5, wrong=['1', '2'])
     test_first = 3; test_second = 3
     with pytest.raises(ExerciseFailed, match='test_second is too small'): check('demo.named', test_second)
+
+def test_timed_out_cell_is_stopped_not_left_spinning(tmp_path):
+    "A runaway cell is interrupted after its timeout: no thread keeps a core and the GIL busy for the rest of the process."
+    import json, threading, time
+    cells = [{'cell_type': 'code', 'metadata': {}, 'outputs': [], 'execution_count': None, 'source': s} for s in
+             ["x = 1", "#| exercise\n# Exercise: e\ntest_a = ...  # fill in code here\ncheck('demo.val', test_a)", "y = 2"]]
+    p = tmp_path/'loop.ipynb'; p.write_text(json.dumps({'cells': cells, 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}))
+    before = threading.active_count()
+    rep = run_notebook(p, solutions=False, cell_timeout=1, fills={1: "while True: pass"})
+    assert [r.status for r in rep.exercises] == ['timed out']
+    c0 = time.process_time(); time.sleep(1)
+    assert time.process_time() - c0 < 0.2 and threading.active_count() <= before
