@@ -17,8 +17,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['KEYS', 'ExerciseFailed', 'NotAttempted', 'is_unattempted', 'compare_answer', 'compare_output', 'Key', 'answer_key',
            'build_key', 'get_key', 'check', 'check_eq', 'check_close', 'check_shape', 'check_true', 'cell_directives',
-           'Cell', 'notebook_cells', 'check_names', 'fill_gap', 'ExerciseResult', 'RunReport', 'asyncio_tasks',
-           'run_notebook']
+           'Cell', 'notebook_cells', 'check_names', 'fill_gap', 'ExerciseResult', 'RunReport', 'run_notebook']
 
 # %% ../nbs/01_exercises.ipynb #1a4b2c34
 class ExerciseFailed(AssertionError):
@@ -461,11 +460,11 @@ def _interrupt(shell, wait:float=5.0) -> None:
     t = getattr(shell, '_thread', None)
     if t is None or t.ident is None: return
     for _ in range(int(wait / 0.1)):  # IPython catches the interrupt and the loop goes idle; retry if it landed between cells
-        if not shell.loop.is_running() or not any(not f.done() for f in asyncio_tasks(shell.loop)): break
+        if not shell.loop.is_running() or not any(not f.done() for f in _pending_tasks(shell.loop)): break
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(t.ident), ctypes.py_object(KeyboardInterrupt))
         time.sleep(0.1)
 
-def asyncio_tasks(loop) -> set:
+def _pending_tasks(loop) -> set:
     "The tasks still pending on `loop`."
     import asyncio
     try: return asyncio.all_tasks(loop)
