@@ -180,7 +180,7 @@ def test_conv_kernel_size_zero_named(k):
 def test_conv_module_argument_errors_like_torch():
     "The errors torch's own module raises at construction, with torch's conditions."
     for kw, pat in [(dict(groups=3), 'divisible by groups'), (dict(groups=0), 'groups'),
-                    (dict(padding='same', stride=2), 'strided'), (dict(padding='bad'), 'same.*valid'),
+                    (dict(padding='same', stride=2), 'strided'), (dict(padding='bad'), 'same.*valid|valid.*same'),  # torch prints a set: its order varies with the hash seed
                     (dict(padding_mode='bad'), 'padding_mode')]:
         with pytest.raises(ValueError, match=pat): nn.Conv2d(4, 4, 3, **kw)
         with pytest.raises(ValueError, match=pat): Conv2d(4, 4, 3, **kw)
