@@ -453,5 +453,6 @@ d = { 'settings': { 'branch': 'main',
                                 'learnkit.utils.get_device': ('utils.html#get_device', 'learnkit/utils.py'),
                                 'learnkit.utils.set_seed': ('utils.html#set_seed', 'learnkit/utils.py'),
                                 'learnkit.utils.show_widget': ('utils.html#show_widget', 'learnkit/utils.py'),
+                                'learnkit.utils.sliders': ('utils.html#sliders', 'learnkit/utils.py'),
                                 'learnkit.utils.timed': ('utils.html#timed', 'learnkit/utils.py'),
                                 'learnkit.utils.use_plot_style': ('utils.html#use_plot_style', 'learnkit/utils.py')}}}
