@@ -76,34 +76,62 @@ def date_pairs(dates:list, # the dates to write
 
 # %% ../nbs/51_transformer.ipynb #4d82d87a
 class CharTokenizer:
-    "Characters to ids and back, with `<pad>`=0, `<bos>`=1 and `<eos>`=2; unknown characters raise a `ValueError`."
-    specials = ('<pad>', '<bos>', '<eos>')
-    def __init__(self, chars:str=string.ascii_letters + string.digits + " ,./-'"): # the characters it knows
-        "Ids 0-2 for the special tokens, then one id per known character, in sorted order."
-        self.itos = list(self.specials) + sorted(set(chars))
+    "Characters to ids and back: the special tokens first (by default `<pad>`=0, `<bos>`=1, `<eos>`=2), then one id per known character in sorted order; unknown characters raise a `ValueError`."
+    def __init__(self,
+                 chars:str=string.ascii_letters + string.digits + " ,./-'", # the characters it knows (a corpus works too: its distinct characters)
+                 specials:tuple=('<pad>', '<bos>', '<eos>'), # special tokens, given the first ids; `()` for none (GPT's tokenizer)
+                ):
+        "Ids `0..len(specials)-1` for the specials, then the sorted distinct characters of `chars`."
+        specials = tuple(specials)
+        if len(set(specials)) != len(specials): raise ValueError(f"CharTokenizer: specials must be distinct, got {specials}")
+        clash = sorted(set(specials) & set(chars))
+        if clash: raise ValueError(f"CharTokenizer: specials {clash} are also characters of chars; a special must not be a character of the text")
+        self.specials, self.chars = specials, sorted(set(chars))
+        self.itos = list(specials) + self.chars
         self.stoi = {c: i for i, c in enumerate(self.itos)}
-        self.pad_id, self.bos_id, self.eos_id = 0, 1, 2
+        self.pad_id, self.bos_id, self.eos_id = (self.stoi.get(s) for s in ('<pad>', '<bos>', '<eos>'))
 
     def __len__(self): return len(self.itos)
 
-    def encode(self, s:str, bos:bool=False, eos:bool=False) -> list: # ids, with `<bos>` first / `<eos>` last when asked
-        "The ids of the characters of `s`."
-        bad = sorted({c for c in s if c not in self.stoi})
-        if bad: raise ValueError(f"CharTokenizer: unknown characters {bad} in {s!r}; it knows {''.join(self.itos[3:])!r}")
+    @property
+    def vocab_size(self) -> int:
+        "Number of ids, specials included (ids run from 0 to `vocab_size - 1`)."
+        return len(self.itos)
+
+    def __repr__(self): return f"CharTokenizer({len(self.chars)} characters, specials={self.specials})"
+
+    def encode(self, s:str, # the text
+               bos:bool=False, # put `<bos>` first (needs that special)
+               eos:bool=False, # put `<eos>` last (needs that special)
+              ) -> list: # a list of int ids
+        "The ids of the characters of `s`, with `<bos>` first / `<eos>` last when asked."
+        for flag, name, i in ((bos, '<bos>', self.bos_id), (eos, '<eos>', self.eos_id)):
+            if flag and i is None: raise ValueError(f"CharTokenizer: {name.strip('<>')}=True needs the special {name!r}, but specials={self.specials}")
+        bad = sorted({c for c in s if c not in self.stoi or self.stoi[c] < len(self.specials)})
+        if bad: raise ValueError(f"CharTokenizer: unknown characters {bad} in {s!r}; it knows {''.join(self.chars)!r}")
         return [self.bos_id] * bos + [self.stoi[c] for c in s] + [self.eos_id] * eos
 
-    def decode(self, ids) -> str: # the text up to the first `<eos>`, without specials
-        "The text of a list or 1-D tensor of ids, stopping at the first `<eos>`."
-        out = []
-        for i in (ids.tolist() if hasattr(ids, 'tolist') else ids):
+    def decode(self, ids, # a list or 1-D tensor of ids
+              ) -> str: # the text up to the first `<eos>` (if there is that special), without specials
+        "The text spelled by `ids`, skipping the specials and stopping at the first `<eos>`."
+        ids = ids.tolist() if hasattr(ids, 'tolist') else list(ids)
+        if isinstance(ids, int): ids = [ids]
+        out, n = [], len(self.specials)
+        for i in ids:
+            if not 0 <= i < len(self.itos): raise ValueError(f"CharTokenizer: id {i} is outside the vocabulary 0..{len(self.itos) - 1}")
             if i == self.eos_id: break
-            if i >= len(self.specials): out.append(self.itos[i])
+            if i >= n: out.append(self.itos[i])
         return ''.join(out)
 
-    def batch(self, texts:list, bos:bool=False, eos:bool=False, device=None) -> Tensor: # (B, T) ids, right-padded with `<pad>`
-        "Encode several texts into one tensor, padding the shorter ones at the end."
+    def batch(self, texts:list, # the strings
+              bos:bool=False, # put `<bos>` first in every row
+              eos:bool=False, # put `<eos>` last in every row
+              device=None, # where to put the tensor
+             ) -> Tensor: # (B, T) ids, right-padded with `<pad>`
+        "Encode several texts into one tensor, padding the shorter ones at the end (needs the `<pad>` special)."
+        if self.pad_id is None: raise ValueError(f"CharTokenizer: batch pads with '<pad>', but specials={self.specials}; pass texts of one length to encode instead")
         ids = [self.encode(t, bos, eos) for t in texts]
-        out = torch.full((len(ids), max(map(len, ids))), self.pad_id, dtype=torch.long)
+        out = torch.full((len(ids), max(map(len, ids), default=0)), self.pad_id, dtype=torch.long)
         for r, x in enumerate(ids): out[r, :len(x)] = torch.tensor(x, dtype=torch.long)
         return out.to(device)
 

@@ -198,6 +198,40 @@ def test_split_dates_and_pairs():
     assert [tok.decode(s) for s in src] == [x[0] for x in p[:4]]
 
 
+def test_char_tokenizer_date_reader_use():
+    "The date reader's tokenizer: <pad>, <bos>, <eos> first, then the sorted characters; decode skips specials and stops at <eos>."
+    tok = CharTokenizer()
+    assert tok.itos[:3] == ['<pad>', '<bos>', '<eos>'] and (tok.pad_id, tok.bos_id, tok.eos_id) == (0, 1, 2)
+    assert len(tok) == tok.vocab_size == 3 + len(set(tok.chars)) and tok.itos[3:] == sorted(tok.itos[3:])
+    ids = tok.encode('2021-03-03', bos=True, eos=True)
+    assert isinstance(ids, list) and ids[0] == 1 and ids[-1] == 2 and tok.decode(ids) == '2021-03-03'
+    assert tok.decode(torch.tensor(ids + tok.encode('xyz'))) == '2021-03-03'  # stops at the first <eos>
+    assert tok.decode([0, 1] + tok.encode('ab') + [0]) == 'ab'  # specials skipped
+    b = tok.batch(['3/3/21', 'March 3, 2021'], bos=True)
+    assert b.shape == (2, 14) and b.dtype == torch.long and (b[0, 7:] == tok.pad_id).all()
+    assert [tok.decode(r) for r in b] == ['3/3/21', 'March 3, 2021']
+    with pytest.raises(ValueError, match='outside the vocabulary'): tok.decode([len(tok)])
+    with pytest.raises(ValueError, match='distinct'): CharTokenizer('ab', specials=('<pad>', '<pad>'))
+    with pytest.raises(ValueError, match='also characters'): CharTokenizer('ab|', specials=('|',))
+
+
+def test_char_tokenizer_gpt_use():
+    "GPT's tokenizer: CharTokenizer(text, specials=()) numbers the sorted characters 0..V-1 and has no specials."
+    text = 'hello world\nO Romeo'
+    tok = CharTokenizer(text, specials=())
+    assert tok.itos == sorted(set(text)) and len(tok) == tok.vocab_size == len(set(text))
+    assert (tok.pad_id, tok.bos_id, tok.eos_id) == (None, None, None)
+    ids = tok.encode('hello')
+    assert ids == [sorted(set(text)).index(c) for c in 'hello'] and tok.decode(ids) == 'hello'
+    assert tok.decode(torch.tensor(tok.encode(text))) == text  # no id is special: everything round-trips
+    with pytest.raises(ValueError, match="'<bos>'"): tok.encode('hello', bos=True)
+    with pytest.raises(ValueError, match="'<eos>'"): tok.encode('hello', eos=True)
+    with pytest.raises(ValueError, match="'<pad>'"): tok.batch(['hello', 'he'])
+    with pytest.raises(ValueError, match="unknown characters"): tok.encode('hellz')
+    only_eos = CharTokenizer('ab', specials=('<eos>',))
+    assert only_eos.eos_id == 0 and only_eos.pad_id is None and only_eos.decode([1, 2, 0, 1]) == 'ab'
+
+
 def test_exact_match():
     assert exact_match(['2021-03-03', '2021-03-04'], ['2021-03-03', '2021-03-03']) == 0.5
 
