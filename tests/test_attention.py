@@ -2,7 +2,7 @@
 import math, pytest, torch, torch.nn.functional as F
 from torch import nn
 from hypothesis import given, settings, strategies as st
-from learnkit.attention import (scaled_dot_product_attention, attention_weights, attention_scores, causal_mask, padding_mask,
+from learnkit.attention import (scaled_dot_product_attention, attention_weights, attention_scores, future_mask, padding_mask,
                                 MultiHeadAttention, sinusoidal_positions, rope_frequencies, apply_rope)
 
 
@@ -237,15 +237,15 @@ def test_mha_compiles_without_graph_breaks():
         ex = dynamo.explain(lambda x: m(x, x, x, **kw)[0])(x)
         assert ex.graph_break_count == 0, (kw, ex.break_reasons)
     dynamo.reset()
-    ex = dynamo.explain(lambda q: scaled_dot_product_attention(q, q, q, attn_mask=causal_mask(5)))(x)
+    ex = dynamo.explain(lambda q: scaled_dot_product_attention(q, q, q, attn_mask=~future_mask(5)))(x)
     assert ex.graph_break_count == 0, ex.break_reasons
 
 
 def test_first_masked_call_does_not_import_sympy():
     import subprocess, sys
-    code = ("import sys, torch; from learnkit.attention import MultiHeadAttention, scaled_dot_product_attention, causal_mask\n"
-            "q = torch.randn(1, 4, 8); scaled_dot_product_attention(q, q, q, attn_mask=causal_mask(4))\n"
-            "m = MultiHeadAttention(8, 2, batch_first=True); m(q, q, q, attn_mask=~causal_mask(4), key_padding_mask=torch.zeros(1, 4, dtype=torch.bool))\n"
+    code = ("import sys, torch; from learnkit.attention import MultiHeadAttention, scaled_dot_product_attention, future_mask\n"
+            "q = torch.randn(1, 4, 8); scaled_dot_product_attention(q, q, q, attn_mask=~future_mask(4))\n"
+            "m = MultiHeadAttention(8, 2, batch_first=True); m(q, q, q, attn_mask=future_mask(4), key_padding_mask=torch.zeros(1, 4, dtype=torch.bool))\n"
             "print('sympy' in sys.modules, 'matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ['False', 'False'], out
@@ -276,7 +276,7 @@ def test_mha_fused_path_and_store_weights():
     slow = ours(x, is_causal=True, key_padding_mask=kpm, need_weights=False)[0]
     ours.fused = True
     torch.testing.assert_close(ours(x, is_causal=True, key_padding_mask=kpm, need_weights=False)[0], slow)
-    torch.testing.assert_close(ours(x, is_causal=True, need_weights=False)[0], ours(x, attn_mask=~causal_mask(6))[0])
+    torch.testing.assert_close(ours(x, is_causal=True, need_weights=False)[0], ours(x, attn_mask=future_mask(6))[0])
     ours.store_weights = True; ours(x, is_causal=True, need_weights=False)
     assert ours.attn_weights.shape == (2, 4, 6, 6) and not ours.attn_weights.requires_grad
 
@@ -315,8 +315,8 @@ def test_rope_is_a_rotation_and_matches_complex_multiplication():
 
 
 def test_masks():
-    assert torch.equal(causal_mask(3), torch.tensor([[1, 0, 0], [1, 1, 0], [1, 1, 1]], dtype=torch.bool))
-    assert causal_mask(2, 4).shape == (2, 4)
+    assert torch.equal(future_mask(3), torch.tensor([[0, 1, 1], [0, 0, 1], [0, 0, 0]], dtype=torch.bool))
+    assert future_mask(2, 4).shape == (2, 4) and future_mask(2, 4).dtype == torch.bool
     assert torch.equal(padding_mask([1, 3]), torch.tensor([[False, True, True], [False, False, False]]))
     assert padding_mask([2], 4).tolist() == [[False, False, True, True]]
     assert padding_mask([], 3).shape == (0, 3) and padding_mask(torch.tensor([0, 2])).tolist() == [[True, True], [False, False]]
@@ -351,7 +351,7 @@ def test_attention_scores_and_show_attention():
     import matplotlib; matplotlib.use('Agg')
     from learnkit.attention import show_attention
     q, k = torch.randn(3, 4), torch.randn(5, 4)
-    s = attention_scores(q, k, attn_mask=causal_mask(3, 5))
+    s = attention_scores(q, k, attn_mask=~future_mask(3, 5))
     assert torch.isinf(s[0, 1:]).all() and torch.allclose(s[2, :3], (q @ k.T / 2)[2, :3])
     torch.testing.assert_close(attention_weights(q, k), (q @ k.T / 2).softmax(-1))
     ax = show_attention(attention_weights(q, k), 'abc', 'vwxyz', title='t')
@@ -416,3 +416,32 @@ def test_defaults_are_torchs_so_seq_first_code_gets_torchs_numbers():
     q = torch.randn(5, 3, 8, dtype=torch.float64)  # (L, B, E)
     torch.testing.assert_close(ours(q, q, q)[0], ref(q, q, q)[0])
     torch.testing.assert_close(ours(q, q, q)[1], ref(q, q, q)[1])
+
+
+def test_mask_helpers_share_one_convention_true_is_blocked():
+    "Issue 17: future_mask and padding_mask both return True = blocked, the convention of torch's modules; the sdpa functions take the complement."
+    for L, S in ((5, 5), (3, 6), (6, 3), (1, 1)):
+        q, k = torch.zeros(L, 1, dtype=torch.float64), torch.zeros(S, 1, dtype=torch.float64)
+        seen = F.scaled_dot_product_attention(q, k, torch.eye(S, dtype=torch.float64), is_causal=True) > 0  # where torch's causal attention gives weight
+        assert torch.equal(future_mask(L, S), ~seen), (L, S)
+    assert torch.equal(future_mask(6), nn.Transformer.generate_square_subsequent_mask(6) == float('-inf'))
+    assert torch.equal(padding_mask([2, 4]), torch.tensor([[False, False, True, True], [False] * 4]))
+    gen = torch.Generator().manual_seed(3)
+    q, k, v = [torch.randn(2, 3, 6, 4, generator=gen, dtype=torch.float64) for _ in range(3)]
+    for fn in (scaled_dot_product_attention, F.scaled_dot_product_attention):
+        torch.testing.assert_close(fn(q, k, v, attn_mask=~future_mask(6)), F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    # a module takes them as they are, and blocked masks combine with OR
+    torch.manual_seed(0); ref = nn.MultiheadAttention(8, 2, batch_first=True).double().eval()
+    ours = MultiHeadAttention(8, 2, batch_first=True, dtype=torch.float64).eval(); ours.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 5, 8, generator=gen, dtype=torch.float64); kpm = padding_mask([5, 3])
+    for m in (ours, ref):
+        a = m(x, x, x, attn_mask=future_mask(5), key_padding_mask=kpm)[0]
+        b = m(x, x, x, attn_mask=(future_mask(5)[None] | kpm[:, None, :]).repeat_interleave(2, 0))[0]
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(ours(x, x, x, attn_mask=future_mask(5), key_padding_mask=kpm)[0], ref(x, x, x, attn_mask=future_mask(5), key_padding_mask=kpm)[0])
+
+
+def test_old_causal_mask_fails_loudly():
+    "The retired causal_mask (True = may attend) must not silently give other numbers: importing works, calling raises and names future_mask."
+    from learnkit.attention import causal_mask
+    with pytest.raises(RuntimeError, match='future_mask'): causal_mask(4)
