@@ -1,9 +1,11 @@
 """Benchmark of learnkit.norm on the CPU (a plain script, not a test).
 
-Forward + backward, in training mode, of our `BatchNorm1d`, `LayerNorm` and `RMSNorm` against torch's fused
-`nn.BatchNorm1d`, `nn.LayerNorm` and `nn.RMSNorm`, on the shapes they meet in practice: BatchNorm on a batch of
-512 feature vectors of 256 (the lesson's MLP, wider) and on (64, 128, 256) sequences; LayerNorm and RMSNorm on a
-transformer's (16, 256, 512) activations. Plus the hook overhead of `ActivationStats` and `UpdateRatios` on one
+Forward + backward, in training mode, of our `BatchNorm1d`, `BatchNorm2d`, `LayerNorm` and `RMSNorm` against
+torch's fused `nn.BatchNorm1d`, `nn.BatchNorm2d`, `nn.LayerNorm` and `nn.RMSNorm`, on the shapes they meet in practice:
+BatchNorm on a batch of 512 feature vectors of 256 (the lesson's MLP, wider), on (64, 128, 256) sequences and on a
+(64, 32, 28, 28) batch of CNN feature maps; LayerNorm and RMSNorm on a transformer's (16, 256, 512) activations.
+BatchNorm and LayerNorm run their backward through an `autograd.Function` with the lesson's hand-derived formulas
+(the aim: within 1.5x of torch's). Plus the hook overhead of `ActivationStats` and `UpdateRatios` on one
 training step of the lesson's 5-layer MLP.
 
 Each figure is the median of several timed runs after warm-up (`learnkit.utils.timed`); ratios come from
@@ -13,7 +15,7 @@ usage: python benchmarks/bench_norm.py [--threads N] [--rounds R]
 import argparse, statistics, torch, torch.nn.functional as F
 from torch import nn
 from learnkit.utils import timed
-from learnkit.norm import BatchNorm1d, LayerNorm, RMSNorm, ActivationStats, UpdateRatios
+from learnkit.norm import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm, ActivationStats, UpdateRatios
 
 
 def fwd_bwd(m, x):
@@ -46,6 +48,7 @@ def main():
     print(f"torch {torch.__version__}, {a.threads} thread(s), median of {a.rounds} rounds, forward + backward")
     cases = [('BatchNorm1d (512, 256)', BatchNorm1d(256), nn.BatchNorm1d(256), (512, 256)),
              ('BatchNorm1d (64, 128, 256)', BatchNorm1d(128), nn.BatchNorm1d(128), (64, 128, 256)),
+             ('BatchNorm2d (64, 32, 28, 28)', BatchNorm2d(32), nn.BatchNorm2d(32), (64, 32, 28, 28)),
              ('LayerNorm (16, 256, 512)', LayerNorm(512), nn.LayerNorm(512), (16, 256, 512)),
              ('RMSNorm (16, 256, 512)', RMSNorm(512), nn.RMSNorm(512), (16, 256, 512))]
     for name, ours, ref, shape in cases:

@@ -6,11 +6,12 @@ Docs: https://learnkit.github.io/learnkit/batchnorm.html.md"""
 
 # %% auto #0
 __all__ = ['ActivationStats', 'plot_act_hists', 'plot_grad_hists', 'plot_saturation', 'grad_data_ratios', 'plot_weight_grads',
-           'UpdateRatios', 'plot_update_ratios', 'BatchNorm1d', 'batch_norm_backward', 'LayerNorm', 'RMSNorm']
+           'UpdateRatios', 'plot_update_ratios', 'BatchNorm1d', 'batch_norm_backward', 'LayerNorm', 'RMSNorm',
+           'BatchNorm2d']
 
 # %% ../nbs/30_batchnorm.ipynb #7d5f118d
 import math, torch
-from typing import List, Optional
+from typing import List, Optional, Tuple
 from torch import nn, Tensor
 from fastcore.basics import patch
 
@@ -186,9 +187,11 @@ def _fmt(shape:List[int]) -> str:
     "A shape written as Python writes a tuple, `(4, 9)` or `(10,)`, in eager mode and under TorchScript alike."
     return '(' + ', '.join([str(s) for s in shape]) + (',)' if len(shape) == 1 else ')')
 
-def _check_bn(x:Tensor, C:int, training:bool, name:str='BatchNorm1d', running:bool=True):
+def _check_bn(x:Tensor, C:int, training:bool, name:str='BatchNorm1d', running:bool=True, image:bool=False):
     "Raise a `ValueError` naming the expected and the received shape when `x` cannot be batch-normalised over `C` features."
-    if x.dim() != 2 and x.dim() != 3:
+    if image and x.dim() != 4:
+        raise ValueError(f"{name}: expected a 4-D (N, C, H, W) input, got a {x.dim()}-D input of shape {_fmt(x.shape)}")
+    if not image and x.dim() != 2 and x.dim() != 3:
         raise ValueError(f"{name}: expected a 2-D (N, C) or 3-D (N, C, L) input, got a {x.dim()}-D input of shape {_fmt(x.shape)}")
     if x.shape[1] != C:
         raise ValueError(f"{name}: expected {C} features in dimension 1, got {x.shape[1]} (input shape {_fmt(x.shape)})")
@@ -282,6 +285,28 @@ def forward(self:BatchNorm1d, x:Tensor, # (N, C) or (N, C, L)
     return y.to(dt)
 
 # %% ../nbs/30_batchnorm.ipynb #17f5f87f
+def _bn_stats(x:Tensor, dims:List[int], n:int, eps:float):
+    "Mean, biased variance and s = 1/sqrt(var + eps) over `dims` (kept), and x - mean: two passes over x, the squares summed around the mean."
+    mean = x.sum(dims, keepdim=True) / n
+    xc = x - mean
+    if dims[-1] == -1 or dims[-1] == x.dim() - 1:  # along a contiguous last dimension: no temporary the size of x
+        sq = torch.linalg.vector_norm(xc, dim=-1, keepdim=True).square()
+        if len(dims) == 2: sq = sq.sum(0, keepdim=True)
+    else: sq = (xc * xc).sum(dims, keepdim=True)
+    var = sq / n
+    return mean, var, torch.rsqrt(var + eps), xc
+
+def _bn_grads(g:Tensor, x:Tensor, mean:Tensor, s:Tensor, weight:Optional[Tensor], dims:List[int]):
+    "The boxed formula, from dL/dy, the input and its statistics: (dL/dx, dL/dgamma, dL/dbeta)."
+    n = x.numel() // x.shape[1]
+    gx = (x - mean).mul_(s).mul_(g)  # g * xhat, with xhat recomputed from x
+    dgamma, dbeta = gx.sum(dims, keepdim=True), g.sum(dims, keepdim=True)
+    k = s if weight is None else s * weight.view(s.shape)  # gamma s, per channel
+    # dx = k/n (n g - sum g - xhat sum(g xhat)) with xhat = (x - mean) s spelt out, written into gx's memory
+    c = k / n * dgamma * s
+    dx = torch.mul(x, -c, out=gx).add_(c * mean - k / n * dbeta).addcmul_(g, k)
+    return dx, dgamma.flatten(), dbeta.flatten()
+
 def batch_norm_backward(grad_output:Tensor, # (N, C) or (N, C, L): dL/dy
                         input:Tensor, # the input x the training-mode forward pass saw
                         weight:Optional[Tensor]=None, # (C,) gamma; `None` means 1
@@ -291,13 +316,9 @@ def batch_norm_backward(grad_output:Tensor, # (N, C) or (N, C, L): dL/dy
     if input.shape != grad_output.shape:
         raise ValueError(f"batch_norm_backward: grad_output has shape {tuple(grad_output.shape)} but input has shape {tuple(input.shape)}")
     _check_bn(input, input.shape[1], True, 'batch_norm_backward')
-    dims, shape, n = [0] if input.ndim == 2 else [0, 2], _bshape(input), input.numel() // input.shape[1]
-    s = torch.rsqrt(input.var(dims, correction=0, keepdim=True) + eps)
-    xhat, g = (input - input.mean(dims, keepdim=True)) * s, grad_output
-    dgamma, dbeta = (g * xhat).sum(dims), g.sum(dims)
-    gamma = 1 if weight is None else weight.view(shape)
-    dx = gamma * s / n * (n * g - dbeta.view(shape) - xhat * dgamma.view(shape))
-    return dx, dgamma, dbeta
+    dims = [0] if input.dim() == 2 else [0, 2]
+    mean, _, s, _ = _bn_stats(input, dims, input.numel() // input.shape[1], eps)
+    return _bn_grads(grad_output, input, mean, s, weight, dims)
 
 # %% ../nbs/30_batchnorm.ipynb #3a6a96b3
 def _check_trailing(x:Tensor, shape:List[int], name:str):
@@ -376,6 +397,147 @@ class RMSNorm(nn.Module):
     def extra_repr(self):
         "The settings `print(module)` shows, as torch's."
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+# %% ../nbs/30_batchnorm.ipynb #e89bc0b1
+class _BatchNormFn(torch.autograd.Function):
+    "Training-mode batch norm whose backward is the boxed formula; autograd keeps x and two numbers per channel, nothing else."
+    @staticmethod
+    def forward(ctx, x:Tensor, weight:Optional[Tensor], bias:Optional[Tensor], eps:float):
+        dims = [0] if x.dim() == 2 else [0, 2]
+        mean, var, s, y = _bn_stats(x, dims, x.numel() // x.shape[1], eps)
+        y.mul_(s if weight is None else s * weight.view(s.shape))  # y held x - mean: now gamma xhat...
+        if bias is not None: y.add_(bias.view(s.shape))  # ...+ beta
+        ctx.save_for_backward(x, mean, s, weight)
+        ctx.dims, ctx.has_bias = dims, bias is not None
+        mean, var = mean.flatten().clone(), var.flatten()  # for the running statistics
+        ctx.mark_non_differentiable(mean, var)
+        return y, mean, var
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable  # a second derivative through it raises an error instead of coming out wrong
+    def backward(ctx, g:Tensor, _m, _v):
+        x, mean, s, weight = ctx.saved_tensors
+        dx, dgamma, dbeta = _bn_grads(g, x, mean, s, weight, ctx.dims)
+        return dx, dgamma if weight is not None else None, dbeta if ctx.has_bias else None, None
+
+@torch.jit.unused
+def _bn_fast(x:Tensor, weight:Optional[Tensor], bias:Optional[Tensor], eps:float) -> Tuple[Tensor, Tensor, Tensor]:
+    "`_BatchNormFn`, hidden from TorchScript, which cannot compile an `autograd.Function`."
+    return _BatchNormFn.apply(x, weight, bias, eps)
+
+def _bn_plain(x:Tensor, weight:Optional[Tensor], bias:Optional[Tensor], eps:float) -> Tuple[Tensor, Tensor, Tensor]:
+    "The same forward in plain tensor operations, differentiated by autograd (the path TorchScript takes)."
+    dims, shape = [0] if x.dim() == 2 else [0, 2], _bshape(x)
+    mean, var = x.mean(dims), x.var(dims, correction=0)
+    y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + eps)
+    if weight is not None: y = y * weight.view(shape)
+    if bias is not None: y = y + bias.view(shape)
+    return y, mean.detach(), var.detach()
+
+# %% ../nbs/30_batchnorm.ipynb #3e26842f
+@patch
+def _normalise(self:BatchNorm1d, x:Tensor, name:str) -> Tensor:
+    "Normalise a checked (N, C) or (N, C, L) input: batch statistics in training (updating the running ones), running ones in eval mode."
+    rm, rv, nb, w, b, dt = self.running_mean, self.running_var, self.num_batches_tracked, self.weight, self.bias, x.dtype
+    p = w if w is not None else rm
+    if p is not None: _check_dtype(x, p, name); x = x.to(p.dtype)  # a half/bfloat16 input is computed in float32, as torch
+    if self.training or rm is None or rv is None:
+        if torch.jit.is_scripting(): y, mean, var = _bn_plain(x, w, b, self.eps)
+        else: y, mean, var = _bn_fast(x, w, b, self.eps)  # our backward, the boxed formula
+        if self.training and rm is not None and rv is not None and nb is not None:
+            n = x.numel() // self.num_features
+            nb.add_(1)
+            with torch.no_grad():  # (1-m) * running + m * batch, with the unbiased batch variance
+                if self.momentum is None: m = nb.to(rm.dtype).reciprocal()  # batch k gets 1/k: a plain average, with no .item()
+                else: m = torch.full((), self.momentum, dtype=rm.dtype, device=rm.device)
+                rm.lerp_(mean.to(rm.dtype), m)
+                rv.lerp_((var * n / (n - 1)).to(rv.dtype), m)
+    else:  # eval: a fixed per-channel scale k and shift c, y = k x + c
+        shape, k = _bshape(x), torch.rsqrt(rv + self.eps)
+        if w is not None: k = k * w
+        c = -rm * k
+        if b is not None: c = c + b
+        y = x * k.view(shape) + c.view(shape)
+    return y.to(dt)
+
+@patch
+def forward(self:BatchNorm1d, x:Tensor, # (N, C) or (N, C, L)
+           ) -> Tensor: # same shape: every feature standardised, then scaled and shifted
+    "Normalise with the batch's statistics in training (updating the running ones), with the running ones in eval mode."
+    _check_bn(x, self.num_features, self.training, 'BatchNorm1d', self.running_mean is not None)
+    return self._normalise(x, 'BatchNorm1d')
+
+# %% ../nbs/30_batchnorm.ipynb #039f77e1
+def _ln_grads(g:Tensor, x:Tensor, mean:Tensor, s:Tensor, weight:Optional[Tensor]):
+    "LayerNorm's backward on (M, D) rows, from dL/dy, the input and each row's mean and s: (dL/dx, dL/dgamma, dL/dbeta)."
+    D = x.shape[-1]
+    p = g * x
+    w = weight if weight is not None else torch.ones(D, dtype=x.dtype, device=x.device)
+    sd = (g @ w).unsqueeze(-1)  # sum_j d_j, with d = gamma g
+    sdx = s * ((p @ w).unsqueeze(-1) - mean * sd)  # sum_j d_j xhat_j, with xhat = (x - mean) s
+    dgamma = (s.T @ p - (mean * s).T @ g).flatten()  # sum over rows of g xhat
+    dbeta = g.sum(0)
+    # dx = s (d - (sum d + xhat sum(d xhat)) / D), xhat spelt out, written into p's memory
+    c = sdx / D
+    dx = torch.mul(x, -s * c, out=p).add_(s * c * mean - sd / D).addcmul_(g, w).mul_(s)
+    return dx, dgamma, dbeta
+
+class _LayerNormFn(torch.autograd.Function):
+    "LayerNorm whose backward is the derivation above; autograd keeps x and two numbers per row."
+    @staticmethod
+    def forward(ctx, x:Tensor, weight:Optional[Tensor], bias:Optional[Tensor], D:int, eps:float):
+        x2 = x.reshape(-1, D)  # every example (row) normalised over its last D values
+        mean, _, s, y = _bn_stats(x2, [-1], D, eps)  # BatchNorm's statistics, along the other axis
+        y.mul_(s)  # xhat
+        w, b = (weight.reshape(D) if weight is not None else None), (bias.reshape(D) if bias is not None else None)
+        if w is not None and b is not None: torch.addcmul(b, y, w, out=y)
+        elif w is not None: y.mul_(w)
+        elif b is not None: y.add_(b)
+        ctx.save_for_backward(x2, mean, s, w)
+        ctx.shapes = x.shape, (weight.shape if weight is not None else None), (bias.shape if bias is not None else None)
+        return y.view(x.shape)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g:Tensor):
+        x2, mean, s, w = ctx.saved_tensors
+        xs, ws, bs = ctx.shapes
+        dx, dgamma, dbeta = _ln_grads(g.reshape(x2.shape), x2, mean, s, w)
+        return dx.view(xs), dgamma.view(ws) if ws is not None else None, dbeta.view(bs) if bs is not None else None, None, None
+
+@torch.jit.unused
+def _ln_fast(x:Tensor, weight:Optional[Tensor], bias:Optional[Tensor], D:int, eps:float) -> Tensor:
+    "`_LayerNormFn`, hidden from TorchScript."
+    return _LayerNormFn.apply(x, weight, bias, D, eps)
+
+@patch
+def forward(self:LayerNorm, x:Tensor, # (..., *normalized_shape)
+           ) -> Tensor: # same shape
+    "Standardise each example over its last dimensions, then scale and shift; backward by the derived formula."
+    shape = [s for s in self.normalized_shape]
+    _check_trailing(x, shape, 'LayerNorm')
+    dt, w, b = x.dtype, self.weight, self.bias
+    p = w if w is not None else b
+    if p is not None: _check_dtype(x, p, 'LayerNorm'); x = x.to(p.dtype)  # a half/bfloat16 input is computed in float32, as torch
+    if torch.jit.is_scripting():  # autograd's way
+        dims = [-1 - i for i in range(len(shape))]
+        y = (x - x.mean(dims, keepdim=True)) * torch.rsqrt(x.var(dims, correction=0, keepdim=True) + self.eps)
+        if w is not None: y = y * w
+        if b is not None: y = y + b
+    else:
+        D = 1
+        for n in shape: D *= n
+        y = _ln_fast(x, w, b, D, self.eps)
+    return y.to(dt)
+
+# %% ../nbs/30_batchnorm.ipynb #b68ee537
+class BatchNorm2d(BatchNorm1d):
+    "Batch normalisation of `(N, C, H, W)` images, statistics per channel over N, H and W, with `nn.BatchNorm2d`'s arguments, parameters, buffers and train/eval behaviour."
+    def forward(self, x:Tensor, # (N, C, H, W)
+               ) -> Tensor: # same shape
+        "Normalise every channel over the batch and all positions: `BatchNorm1d` on the (N, C, H*W) view."
+        _check_bn(x, self.num_features, self.training, 'BatchNorm2d', self.running_mean is not None, image=True)
+        return self._normalise(x.flatten(2), 'BatchNorm2d').view(x.shape)
 
 # %% ../nbs/30_batchnorm.ipynb #0f810934
 import numpy as np, torch.nn.functional as F

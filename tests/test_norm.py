@@ -1,6 +1,6 @@
 """learnkit.norm against torch: BatchNorm1d (train/eval, running statistics, 2-D and 3-D), LayerNorm, RMSNorm,
 forward and backward, state dicts swapped both ways, the hand-derived BatchNorm backward, and bad input."""
-import pytest, torch
+import math, pytest, torch
 from torch import nn
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
@@ -261,3 +261,135 @@ def test_batchnorm_without_running_stats_refuses_a_batch_of_one_in_eval():
     with pytest.raises(torch.jit.Error, match=r'track_running_stats=False'):
         torch.jit.script(BatchNorm1d(4, track_running_stats=False).eval())(torch.randn(1, 4, 1))
     BatchNorm1d(4).eval()(torch.randn(1, 4)); BatchNorm1d(4, track_running_stats=False).eval()(torch.randn(1, 4, 2))  # fine, as torch
+
+# The fast path: BatchNorm1d, BatchNorm2d and LayerNorm run their backward through an autograd.Function that uses the
+# lesson's hand-derived formulas; proved with gradcheck in float64 and against torch's layers in train and eval.
+
+from learnkit.norm import BatchNorm2d, _BatchNormFn, _LayerNormFn
+
+@pytest.mark.parametrize('shape', [(6, 4), (5, 4, 3), (2, 4, 1)])
+@pytest.mark.parametrize('affine', ['both', 'weight', 'none'])
+def test_batchnorm_function_gradcheck(shape, affine):
+    x = (torch.randn(shape, dtype=torch.float64) * 3 + 1).requires_grad_()
+    w = (torch.rand(4, dtype=torch.float64) + 0.5).requires_grad_() if affine != 'none' else None
+    b = torch.randn(4, dtype=torch.float64, requires_grad=True) if affine == 'both' else None
+    assert torch.autograd.gradcheck(lambda *a: _BatchNormFn.apply(a[0], w if w is None else a[1], b if b is None else a[-1], 1e-5)[0],
+                                    tuple(t for t in (x, w, b) if t is not None))
+
+@pytest.mark.parametrize('shape,norm', [((5, 6), (6,)), ((3, 4, 6), (6,)), ((2, 3, 4, 5), (4, 5)), ((7,), (7,))])
+@pytest.mark.parametrize('affine', ['both', 'weight', 'none'])
+def test_layernorm_function_gradcheck(shape, norm, affine):
+    D = math.prod(norm)
+    x = (torch.randn(shape, dtype=torch.float64) * 2 - 1).requires_grad_()
+    w = (torch.rand(norm, dtype=torch.float64) + 0.5).requires_grad_() if affine != 'none' else None
+    b = torch.randn(norm, dtype=torch.float64, requires_grad=True) if affine == 'both' else None
+    args = tuple(t for t in (x, w, b) if t is not None)
+    assert torch.autograd.gradcheck(lambda *a: _LayerNormFn.apply(a[0], a[1] if w is not None else None, a[-1] if b is not None else None, D, 1e-5), args)
+
+def test_second_derivative_is_a_loud_error():
+    "The backward is computed outside autograd: a second derivative raises instead of coming out silently wrong."
+    for m, x in ((BatchNorm1d(3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)),
+                 (LayerNorm(3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64))):
+        x.requires_grad_()
+        gx, = torch.autograd.grad(m(x).pow(3).sum(), x, create_graph=True)
+        with pytest.raises(RuntimeError, match='once_differentiable|double backward|second'):
+            gx.sum().backward()
+
+@pytest.mark.parametrize('kw', [dict(), dict(momentum=None), dict(affine=False), dict(track_running_stats=False),
+                                dict(momentum=0.3, eps=1e-3), dict(bias=False)])
+@pytest.mark.parametrize('shape', [(12, 5), (6, 5, 4)])
+def test_batchnorm1d_float64_train_and_eval_is_torchs(kw, shape):
+    "Train steps (outputs, every gradient, running statistics) then eval, in float64: torch's numbers to 1e-10."
+    ours, ref = BatchNorm1d(5, dtype=torch.float64, **kw), nn.BatchNorm1d(5, dtype=torch.float64, **kw)
+    if ours.weight is not None:
+        with torch.no_grad(): ours.weight.uniform_(0.5, 1.5)
+    if ours.bias is not None:
+        with torch.no_grad(): ours.bias.normal_()
+    ref.load_state_dict(ours.state_dict())
+    for step in range(4):
+        x, g = torch.randn(shape, dtype=torch.float64) * (step + 1) + 3 * step, torch.randn(shape, dtype=torch.float64)
+        gx, gp = _grads(ours, x, g); rx, rp = _grads(ref, x, g)
+        torch.testing.assert_close(gx, rx, atol=1e-10, rtol=1e-9)
+        for n in gp: torch.testing.assert_close(gp[n], rp[n], atol=1e-10, rtol=1e-9)
+        for n, v in ref.named_buffers(): torch.testing.assert_close(dict(ours.named_buffers())[n], v, atol=1e-12, rtol=1e-12)
+    ours.eval(); ref.eval()
+    x, g = torch.randn(shape, dtype=torch.float64) + 2, torch.randn(shape, dtype=torch.float64)
+    gx, gp = _grads(ours, x, g); rx, rp = _grads(ref, x, g)
+    torch.testing.assert_close(gx, rx, atol=1e-10, rtol=1e-9)
+    for n in gp: torch.testing.assert_close(gp[n], rp[n], atol=1e-10, rtol=1e-9)
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-10, rtol=1e-9)
+
+@pytest.mark.parametrize('kw', [dict(), dict(momentum=None), dict(affine=False), dict(track_running_stats=False), dict(bias=False)])
+def test_batchnorm2d_matches_torch_over_steps(kw):
+    ours, ref = BatchNorm2d(6, **kw), nn.BatchNorm2d(6, **kw)
+    assert set(ours.state_dict()) == set(ref.state_dict()) and repr(ours) == repr(ref)
+    if ours.weight is not None:
+        with torch.no_grad(): ours.weight.uniform_(0.5, 1.5)
+    ref.load_state_dict(ours.state_dict())
+    for step in range(4):
+        x, g = torch.randn(8, 6, 5, 7) * (step + 1) + step, torch.randn(8, 6, 5, 7)
+        gx, gp = _grads(ours, x, g); rx, rp = _grads(ref, x, g)
+        torch.testing.assert_close(gx, rx, atol=1e-5, rtol=1e-4)
+        for n in gp: torch.testing.assert_close(gp[n], rp[n], atol=1e-4, rtol=1e-4)
+        for n, v in ref.named_buffers(): torch.testing.assert_close(dict(ours.named_buffers())[n], v)
+    ours.eval(); ref.eval()
+    x, g = torch.randn(3, 6, 4, 4) * 2, torch.randn(3, 6, 4, 4)
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+    gx, gp = _grads(ours, x, g); rx, rp = _grads(ref, x, g)
+    torch.testing.assert_close(gx, rx, atol=1e-5, rtol=1e-4)
+    for n in gp: torch.testing.assert_close(gp[n], rp[n], atol=1e-4, rtol=1e-4)
+    if ours.running_mean is not None: torch.testing.assert_close(ours(x[:1]), ref(x[:1]), atol=1e-5, rtol=1e-5)
+
+def test_batchnorm2d_float64_gradcheck_and_state_dict():
+    bn = BatchNorm2d(3, dtype=torch.float64)
+    x = torch.randn(4, 3, 2, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w, b: (bn.weight.data.copy_(w.detach()), F.batch_norm(x, None, None, w, b, True))[1], (x, bn.weight, bn.bias))
+    assert torch.autograd.gradcheck(lambda x: bn(x), (x,))
+    ref = nn.BatchNorm2d(3, dtype=torch.float64); ref.load_state_dict(bn.state_dict())
+    back = BatchNorm2d(3, dtype=torch.float64); back.load_state_dict(ref.state_dict())
+
+def test_batchnorm2d_bad_input_and_script():
+    bn = BatchNorm2d(4)
+    with pytest.raises(ValueError, match=r'BatchNorm2d: expected a 4-D \(N, C, H, W\) input, got a 3-D'): bn(torch.randn(2, 4, 3))
+    with pytest.raises(ValueError, match=r'BatchNorm2d: expected 4 features in dimension 1, got 3 \(input shape \(2, 3, 5, 5\)\)'): bn(torch.randn(2, 3, 5, 5))
+    with pytest.raises(ValueError, match='more than 1 value per channel'): bn(torch.randn(1, 4, 1, 1))
+    bn(torch.randn(1, 4, 2, 1))  # one image, two positions: fine, as torch
+    with pytest.raises(ValueError, match='float64.*float32'): bn(torch.randn(2, 4, 3, 3, dtype=torch.float64))
+    s, r = torch.jit.script(BatchNorm2d(4)), nn.BatchNorm2d(4)
+    for train in (True, False):
+        s.train(train); r.train(train)
+        x = torch.randn(3, 4, 5, 5) * 2 + 1
+        torch.testing.assert_close(s(x), r(x), atol=1e-5, rtol=1e-5)
+    ex = torch._dynamo.explain(BatchNorm2d(4))(torch.randn(3, 4, 5, 5))
+    assert ex.graph_break_count == 0
+    torch._dynamo.reset()
+
+@pytest.mark.parametrize('shape,norm,kw', [((4, 7, 10), 10, {}), ((2, 3, 4, 6), (4, 6), {}), ((2, 3, 4, 6), (3, 4, 6), dict(bias=False)),
+                                          ((5, 8), 8, dict(elementwise_affine=False)), ((8,), 8, {}), ((3, 5, 6), 6, dict(eps=1e-2))])
+def test_layernorm_float64_any_leading_dims_is_torchs(shape, norm, kw):
+    ours, ref = LayerNorm(norm, dtype=torch.float64, **kw), nn.LayerNorm(norm, dtype=torch.float64, **kw)
+    with torch.no_grad():
+        for p in ours.parameters(): p.uniform_(-1.5, 1.5)
+    ref.load_state_dict(ours.state_dict())
+    x, g = torch.randn(shape, dtype=torch.float64) * 3 + 2, torch.randn(shape, dtype=torch.float64)
+    gx, gp = _grads(ours, x, g); rx, rp = _grads(ref, x, g)
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-12, rtol=1e-10)
+    torch.testing.assert_close(gx, rx, atol=1e-10, rtol=1e-9)
+    for n in gp: torch.testing.assert_close(gp[n], rp[n], atol=1e-10, rtol=1e-9)
+
+def test_layernorm_non_contiguous_input_and_batch_of_one():
+    ln, ref = LayerNorm(6), nn.LayerNorm(6)
+    x = torch.randn(6, 5, 3).transpose(0, 2)  # (3, 5, 6), not contiguous
+    g = torch.randn(3, 5, 6)
+    gx, _ = _grads(ln, x, g); rx, _ = _grads(ref, x, g)
+    torch.testing.assert_close(gx, rx, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(ln(x[:1, :1]), ref(x[:1, :1]), atol=1e-5, rtol=1e-5)
+
+def test_batchnorm_large_mean_is_accurate():
+    "Statistics are summed around the mean (two passes): with a large common offset ours stays as close to float64 as torch's."
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        x = torch.randn(64, 8, generator=gen) * 0.01 + 1000
+        for ours, ref, xx in ((BatchNorm1d(8), nn.BatchNorm1d(8), x), (LayerNorm(64), nn.LayerNorm(64), x.T)):
+            truth = type(ref)(ref.weight.shape[0], dtype=torch.float64)(xx.double())
+            assert (ours(xx) - truth).abs().max() <= 2 * (ref(xx) - truth).abs().max() + 1e-4
