@@ -6,12 +6,17 @@
    squared-error loss summed over a batch of 32 points, against a micrograd-style closure engine written below
    (`_backward` closures per node, recursive topological sort as in micrograd; same network, same numbers).
    Aim: at least as fast as the closure design.
+3. The cost of a backward pass in forward passes, as an MLP 64 -> w -> w -> 10 widens (batch 64, float32, one
+   thread): (forward+backward - forward) / forward for our `Tensor` and for torch, in CPU time of the calling thread
+   (`time.thread_time`, so waiting for other programs is not counted). Lesson 11 plots the same measurement; the
+   course's figure is "a backward pass costs about two forward passes, so a training step costs about three".
 
 Each figure is the median of several timed runs after warm-up (`learnkit.utils.timed`); ratios come from interleaved
 rounds, so load from other processes hits both sides alike.
 usage: python benchmarks/bench_autograd.py [--threads N] [--rounds R]
 """
-import argparse, gc, random, statistics, sys
+import argparse, gc, random, statistics, sys, time
+from threadpoolctl import threadpool_limits
 import numpy as np, torch, torch.nn.functional as F
 from torch import nn
 from learnkit.utils import timed
@@ -105,12 +110,36 @@ def tensor_case(batch=64):
     topt = torch.optim.SGD(tmodel.parameters(), lr=0.01)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     def ours():
-        loss = cross_entropy(model(Tensor(X, requires_grad=False)), y)
+        loss = cross_entropy(model(Tensor(X)), y)
         opt.zero_grad(); loss.backward(); opt.step()
     def theirs():
         loss = F.cross_entropy(tmodel(Xt), yt)
         topt.zero_grad(); loss.backward(); topt.step()
     return ours, theirs
+
+
+# ------------------------------------------------------------------ backward/forward cost ratio
+def _least_cpu(fns, rounds):
+    "Least CPU time of this thread over `rounds` interleaved calls of each function."
+    ts = [[] for _ in fns]
+    for _ in range(rounds):
+        for t, f in zip(ts, fns): s = time.thread_time(); f(); t.append(time.thread_time() - s)
+    return [min(t) for t in ts]
+
+
+def bwd_fwd_ratio(w, rounds=10, batch=64):
+    "(parameters, ours, torch): backward/forward time ratios of an MLP 64 -> w -> w -> 10, one thread."
+    rng = np.random.default_rng(0)
+    X = rng.random((batch, 64), dtype=np.float32); y = rng.integers(0, 10, batch)
+    model, xo = MLP([64, w, w, 10]), Tensor(X)
+    tm = nn.Sequential(nn.Linear(64, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(), nn.Linear(w, 10)); Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    def o_fwd(): return cross_entropy(model(xo), y)
+    def o_step(): l = o_fwd(); model.zero_grad(); l.backward()
+    def t_fwd(): return F.cross_entropy(tm(Xt), yt)
+    def t_step(): l = t_fwd(); tm.zero_grad(); l.backward()
+    for f in (o_step, t_step): f()
+    a, b, c, d = _least_cpu([o_fwd, o_step, t_fwd, t_step], rounds)
+    return sum(p.data.size for p in model.parameters()), (b - a) / a, (d - c) / c
 
 
 def main():
@@ -160,5 +189,13 @@ def main():
         print(f"  speed-up of Value over closures: {statistics.median(vc)/statistics.median(vo):.2f}x (per round: {', '.join(f'{r:.2f}' for r in ratios)}; aim: >= 1x)")
     print("  (closures refer to their own output node, so every node is in a reference cycle that only the cyclic collector"
           "\n   frees; Value nodes hold plain numbers and are freed by reference counting as soon as the graph is dropped)")
+
+    print("\nbackward / forward time, MLP 64-w-w-10, batch 64, float32, one thread (CPU time; about 2 once matmuls dominate)")
+    n_threads = torch.get_num_threads(); torch.set_num_threads(1)
+    with threadpool_limits(1):
+        for w in (16, 64, 256, 1024, 2048):
+            P, o_r, t_r = bwd_fwd_ratio(w, rounds=a.rounds + 3)
+            print(f"  w = {w:5d} ({P:9,d} parameters): learnkit Tensor {o_r:5.2f}   torch {t_r:5.2f}")
+    torch.set_num_threads(n_threads)
 
 if __name__ == '__main__': main()

@@ -11,7 +11,7 @@ import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['Value', 'Tensor', 'cross_entropy', 'Module', 'Linear', 'MLP', 'SGD']
+__all__ = ['Value', 'Tensor', 'cross_entropy', 'Module', 'Linear', 'MLP', 'SGD', 'binary_cross_entropy_with_logits']
 
 # %% ../nbs/11_backprop.ipynb #24c0206e
 def _topo(root) -> list:
@@ -139,10 +139,9 @@ def _unbroadcast(g:np.ndarray, shape:tuple) -> np.ndarray:
 # %% ../nbs/11_backprop.ipynb #55660c01
 class Tensor:
     "A numpy array that records how it was computed, so that `backward()` fills `grad` of the tensors it depends on."
-    __array_priority__ = 100  # so that `ndarray + Tensor` calls Tensor.__radd__
     def __init__(self,
                  data, # array-like; integers become float32, floats keep their dtype
-                 requires_grad:bool=True, # whether `backward()` should fill this tensor's `grad`
+                 requires_grad:bool=False, # whether `backward()` should fill this tensor's `grad` (off by default, as in torch)
                  _prev:tuple=(), # the tensors this one was computed from
                  _backward=None, # g -> one gradient per tensor in `_prev`
                  _op:str=''): # the op's name
@@ -171,16 +170,21 @@ class Tensor:
     def numpy(self) -> np.ndarray: "The numbers as a numpy array (shared, not copied)."; return self.data
     def __repr__(self): return f"Tensor({np.array2string(self.data, precision=4, threshold=8)}, shape={self.shape})"
 
+
+# %% ../nbs/11_backprop.ipynb #9aa45492
 def _lift(x, like:Tensor) -> Tensor:
     "Wrap a number or array as a constant Tensor with `like`'s dtype (so float32 stays float32)."
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=like.dtype), requires_grad=False)
 
+
+# %% ../nbs/11_backprop.ipynb #650e1847
 def _node(data, prev:tuple, backward, op:str, saves:tuple=(), saves_out:bool=False) -> Tensor:
     "An op's result: tracked only if some input needs a gradient; remembers the versions of the tensors its backward reads."
     if not any(p.requires_grad for p in prev): return Tensor(data, False)
     out = Tensor(data, True, prev, backward, op)
     out._saved = tuple((t, t._version[0]) for t in saves + ((out,) if saves_out else ()))
     return out
+
 
 # %% ../nbs/11_backprop.ipynb #c4799e62
 @patch
@@ -261,6 +265,9 @@ def __rsub__(self:Tensor, other): "`other - self`."; return _lift(other, self) -
 def __rtruediv__(self:Tensor, other): "`other / self`."; return _lift(other, self) / self
 @patch
 def __rpow__(self:Tensor, other): "`other ** self`, e.g. `2 ** t`."; return _lift(other, self) ** self
+
+# %% ../nbs/11_backprop.ipynb #fabf055e
+Tensor.__array_priority__ = 100  # so that `ndarray + Tensor` calls Tensor.__radd__ and gives a Tensor
 
 # %% ../nbs/11_backprop.ipynb #46ac7462
 @patch
@@ -365,6 +372,8 @@ class Module:
         "Set every parameter's `grad` to None."
         for p in self.parameters(): p.grad = None
 
+
+# %% ../nbs/11_backprop.ipynb #906c880a
 def _np_dtype(dtype) -> np.dtype:
     "numpy float dtype for `dtype`: None -> float32 (torch's default), torch dtypes by name, numpy dtypes as they are."
     if dtype is None: return np.dtype(np.float32)
@@ -384,8 +393,8 @@ class Linear(Module):
         dtype = _np_dtype(dtype)
         bound = 1 / math.sqrt(in_features)
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Tensor(np.random.uniform(-bound, bound, (out_features, in_features)).astype(dtype))
-        self.bias = Tensor(np.random.uniform(-bound, bound, out_features).astype(dtype)) if bias else None
+        self.weight = Tensor(np.random.uniform(-bound, bound, (out_features, in_features)).astype(dtype), requires_grad=True)
+        self.bias = Tensor(np.random.uniform(-bound, bound, out_features).astype(dtype), requires_grad=True) if bias else None
     def forward(self, x:Tensor) -> Tensor:
         "`x @ weight.T + bias` for `x` of shape (..., in_features)."
         if x.shape[-1] != self.in_features:
@@ -394,6 +403,8 @@ class Linear(Module):
         return out + self.bias if self.bias is not None else out
     def parameters(self) -> list: "`[weight, bias]` (just `[weight]` without a bias)."; return [self.weight] + ([self.bias] if self.bias is not None else [])
 
+
+# %% ../nbs/11_backprop.ipynb #19611067
 class MLP(Module):
     "Linear layers of `sizes` (e.g. `[64, 128, 10]`) with ReLU between them (none after the last)."
     def __init__(self, sizes:list, # layer widths, input first: [64, 128, 10] is 64 -> 128 -> 10
@@ -409,6 +420,8 @@ class MLP(Module):
         return x
     def parameters(self) -> list: "Every layer's parameters, in order."; return [p for l in self.layers for p in l.parameters()]
 
+
+# %% ../nbs/11_backprop.ipynb #1e181bed
 class SGD:
     "Plain stochastic gradient descent, `p -= lr * p.grad`, like `torch.optim.SGD` without momentum (and its default lr)."
     def __init__(self, params:list, # the tensors to update
@@ -422,6 +435,22 @@ class SGD:
     def zero_grad(self):
         "Set every parameter's `grad` to None."
         for p in self.params: p.grad = None
+
+
+# %% ../nbs/11_backprop.ipynb #e73f0097
+def binary_cross_entropy_with_logits(input:Tensor, # logits z, any shape: one score per example
+                                     target, # labels in [0, 1] (usually 0 or 1), of `input`'s shape
+                                    ) -> Tensor: # the mean over all entries of -[y log σ(z) + (1-y) log(1 - σ(z))]
+    "Mean binary cross-entropy of `target` under sigmoid(`input`), computed stably, like `torch.nn.functional.binary_cross_entropy_with_logits`."
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if t.shape != input.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: target has shape {t.shape}, expected the input's shape {input.shape}"
+                         " (torch: 'Target size must be the same as input size')")
+    z = input.data; t = t.astype(z.dtype)
+    l = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))   # log(1 + e^-z) + (1 - y) z, with no overflow
+    loss = l.sum() / z.size if z.size else math.nan   # the mean; NaN over no entries, as in torch
+    p = np.exp(-np.logaddexp(0, -z))   # sigmoid(z) = 1 / (1 + e^-z), no overflow either
+    return _node(np.asarray(loss, dtype=z.dtype), (input,), lambda g: (g * (p - t) / max(z.size, 1),), 'bce_with_logits')
 
 # %% ../nbs/11_backprop.ipynb #d911f4d6
 from .exercises import answer_key, build_key, compare_output, ExerciseFailed

@@ -84,7 +84,7 @@ def test_value_errors():
 # ---------------------------------------------------------------- Tensor
 def _check_tensor(f, *arrays, rtol=1e-8, atol=1e-10):
     "Compare value and gradients of f on Tensors and on torch tensors (float64), with a random upstream gradient."
-    ts = [Tensor(a) for a in arrays]; out = f(*ts)
+    ts = [Tensor(a, requires_grad=True) for a in arrays]; out = f(*ts)
     g = RNG.standard_normal(out.shape)
     out.backward(g)
     tts = [_tt(a) for a in arrays]; tout = f(*tts)
@@ -142,14 +142,14 @@ def test_tensor_mlp_expression_vs_torch():
 def test_tensor_finite_differences():
     a, b = RNG.standard_normal((3, 4)), RNG.standard_normal(4)
     f = lambda a, b: ((a * b).tanh() @ (a.T * 0.5)).log_softmax(axis=0).sum()
-    ta, tb = Tensor(a), Tensor(b); f(ta, tb).backward()
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True); f(ta, tb).backward()
     np.testing.assert_allclose(ta.grad, numerical_grad(lambda x: f(Tensor(x), Tensor(b)).item(), a), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(tb.grad, numerical_grad(lambda x: f(Tensor(a), Tensor(x)).item(), b), rtol=1e-5, atol=1e-7)
 
 
 def test_tensor_deep_chain():
     a = RNG.standard_normal(3) * 0.1
-    t = Tensor(a); y = t
+    t = Tensor(a, requires_grad=True); y = t
     for _ in range(2000): y = (y * 1.001).tanh() + y * 0.001   # 8,000 nodes
     y.sum().backward()
     tt = _tt(a); ty = tt
@@ -159,7 +159,7 @@ def test_tensor_deep_chain():
 
 
 def test_tensor_backward_twice_semantics():
-    a = Tensor(RNG.standard_normal((2, 3))); mid = a * a; out = (mid.exp() + mid).sum()
+    a = Tensor(RNG.standard_normal((2, 3)), requires_grad=True); mid = a * a; out = (mid.exp() + mid).sum()
     out.backward(); once, mid_once = a.grad.copy(), mid.grad.copy()
     out.backward()
     np.testing.assert_allclose(a.grad, 2 * once); np.testing.assert_allclose(mid.grad, mid_once)
@@ -167,7 +167,7 @@ def test_tensor_backward_twice_semantics():
 
 def test_tensor_requires_grad_and_dtype():
     x = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=False)
-    w = Tensor(np.ones((3, 2), dtype=np.float32))
+    w = Tensor(np.ones((3, 2), dtype=np.float32), requires_grad=True)
     out = ((x @ w) * 2.0 + 1).sum(); out.backward()
     assert x.grad is None and w.grad is not None and out.dtype == np.float32 and w.grad.dtype == np.float32
     assert Tensor([1, 2]).dtype == np.float32
@@ -185,7 +185,7 @@ def test_unbroadcast():
 @pytest.mark.parametrize('N,C', [(1, 2), (7, 10), (64, 3)])
 def test_cross_entropy_vs_torch(N, C):
     z, y = RNG.standard_normal((N, C)) * 5, RNG.integers(0, C, N)
-    t = Tensor(z); loss = cross_entropy(t, y); loss.backward()
+    t = Tensor(z, requires_grad=True); loss = cross_entropy(t, y); loss.backward()
     tz = _tt(z); tloss = F.cross_entropy(tz, torch.from_numpy(y)); tloss.backward()
     assert math.isclose(loss.item(), tloss.item(), rel_tol=1e-10)
     np.testing.assert_allclose(t.grad, tz.grad.numpy(), rtol=1e-8, atol=1e-12)
@@ -199,8 +199,8 @@ def test_cross_entropy_stable_for_huge_logits():
 def test_errors_name_shapes():
     with pytest.raises(ValueError, match=r'\(64, 64\) @ \(10, 64\)'): Tensor(np.ones((64, 64))) @ Tensor(np.ones((10, 64)))
     with pytest.raises(ValueError, match='matmul'): Tensor(np.ones(3)) @ Tensor(np.ones((3, 2)))
-    with pytest.raises(RuntimeError, match=r'\(2, 3\)'): Tensor(np.ones((2, 3))).backward()
-    with pytest.raises(ValueError, match=r'\(3,\).*\(2, 3\)'): Tensor(np.ones((2, 3))).backward(np.ones(3))
+    with pytest.raises(RuntimeError, match=r'\(2, 3\)'): Tensor(np.ones((2, 3)), requires_grad=True).backward()
+    with pytest.raises(ValueError, match=r'\(3,\).*\(2, 3\)'): Tensor(np.ones((2, 3)), requires_grad=True).backward(np.ones(3))
     z = Tensor(np.zeros((4, 3)))
     with pytest.raises(TypeError, match='integer class indices'): cross_entropy(z, np.zeros(4))
     with pytest.raises(ValueError, match=r'\(5,\).*\(4,\)'): cross_entropy(z, np.zeros(5, dtype=int))
@@ -279,14 +279,14 @@ def _value_vs_torch(f, *xs):
 def test_value_pow_zero_has_zero_gradient(x):
     "`x ** 0` is 1 with gradient 0 everywhere, 0 included (it was NaN or ZeroDivisionError)."
     _value_vs_torch(lambda a: a ** 0, x)
-    t = Tensor(np.array([0.0, 2.0, -3.0])); (t ** 0).sum().backward()
+    t = Tensor(np.array([0.0, 2.0, -3.0]), requires_grad=True); (t ** 0).sum().backward()
     np.testing.assert_array_equal(t.grad, [0.0, 0.0, 0.0])
 
 
 def test_value_relu_propagates_nan():
     _value_vs_torch(lambda a: a.relu(), NAN)
     assert math.isnan(Value(NAN).relu().data)
-    t = Tensor(np.array([NAN, -1.0, 2.0])); t.relu().sum().backward()
+    t = Tensor(np.array([NAN, -1.0, 2.0]), requires_grad=True); t.relu().sum().backward()
     tt = _tt([NAN, -1.0, 2.0]); tt.relu().sum().backward()
     np.testing.assert_array_equal(t.grad, tt.grad.numpy())
 
@@ -340,7 +340,7 @@ def test_value_binary_ops_property(a, b, op):
 
 def test_tensor_inplace_data_change_is_caught():
     "Changing `w.data` in place between forward and backward raises, like torch's version counter."
-    w, x = Tensor(np.array([1.0, 2.0])), Tensor(np.array([3.0, 4.0]), requires_grad=False)
+    w, x = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.array([3.0, 4.0]), requires_grad=False)
     y = (w * x).exp().sum()
     w.data *= 2   # in place: the forward pass saw the old w
     with pytest.raises(RuntimeError, match='modified in place'): y.backward()
@@ -357,9 +357,9 @@ def test_tensor_inplace_data_change_is_caught():
 
 def test_tensor_data_change_that_backward_does_not_need_is_fine():
     "As in torch: an add does not keep its inputs, so changing them does not matter; nor does rebinding `.data`."
-    w = Tensor(np.array([1.0, 2.0])); y = (w + 1.0).sum(); w.data += 5
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True); y = (w + 1.0).sum(); w.data += 5
     y.backward(); np.testing.assert_array_equal(w.grad, [1.0, 1.0])
-    v = Tensor(np.array([1.0, 2.0])); y = (v * v).sum(); v.data = v.data * 10   # a new array: the graph keeps the old one
+    v = Tensor(np.array([1.0, 2.0]), requires_grad=True); y = (v * v).sum(); v.data = v.data * 10   # a new array: the graph keeps the old one
     y.backward(); np.testing.assert_array_equal(v.grad, [2.0, 4.0])
     # the training loop's order (backward, then step, then a new forward) never trips it
     m = MLP([3, 4, 2]); opt = SGD(m.parameters(), 0.1)
@@ -370,13 +370,13 @@ def test_tensor_data_change_that_backward_does_not_need_is_fine():
 
 def test_tensor_grad_keeps_leaf_dtype():
     "A float32 leaf combined with a float64 tensor gets a float32 gradient (torch keeps the leaf's dtype)."
-    w = Tensor(np.ones(3, dtype=np.float32)); x = Tensor(np.arange(3.0))   # x is float64
+    w = Tensor(np.ones(3, dtype=np.float32), requires_grad=True); x = Tensor(np.arange(3.0), requires_grad=True)   # x is float64
     y = (w * x).sum(); assert y.dtype == np.float64   # the result is promoted, as in torch
     y.backward()
     assert w.grad.dtype == np.float32 and x.grad.dtype == np.float64
     tw = torch.ones(3, requires_grad=True); (tw * torch.arange(3.0, dtype=torch.float64)).sum().backward()
     np.testing.assert_array_equal(w.grad, tw.grad.numpy())
-    b = Tensor(np.zeros(3, dtype=np.float32)); (Tensor(np.ones((2, 3))) + b).sum().backward()
+    b = Tensor(np.zeros(3, dtype=np.float32), requires_grad=True); (Tensor(np.ones((2, 3))) + b).sum().backward()
     assert b.grad.dtype == np.float32
 
 
@@ -390,14 +390,14 @@ def test_backward_without_grad_raises():
 def test_tensor_empty_and_special_values():
     "Empty arrays and inf/NaN go through like torch: mean of nothing is NaN, log_softmax of an empty batch is empty."
     _check_tensor(lambda a: a.sum(), np.zeros(0))
-    e = Tensor(np.zeros(0)); m = e.mean(); assert math.isnan(m.item()); m.backward(); assert e.grad.shape == (0,)
+    e = Tensor(np.zeros(0), requires_grad=True); m = e.mean(); assert math.isnan(m.item()); m.backward(); assert e.grad.shape == (0,)
     for shape in [(0, 5), (3, 0)]:
-        z = Tensor(np.zeros(shape)); out = z.log_softmax(axis=1); assert out.shape == shape
+        z = Tensor(np.zeros(shape), requires_grad=True); out = z.log_softmax(axis=1); assert out.shape == shape
         out.backward(np.zeros(shape)); assert z.grad.shape == shape
     assert math.isnan(cross_entropy(Tensor(np.zeros((0, 4))), np.zeros(0, int)).item())
     with np.errstate(all='ignore'):
         for arr in [np.array([[-INF, 0.0, 1.0]]), np.array([[0.0, NAN, 1.0]])]:
-            t = Tensor(arr); out = t.log_softmax(axis=1); out.sum().backward()
+            t = Tensor(arr, requires_grad=True); out = t.log_softmax(axis=1); out.sum().backward()
             tt = _tt(arr); tout = torch.log_softmax(tt, 1); tout.sum().backward()
             np.testing.assert_array_equal(out.data, tout.detach().numpy()); np.testing.assert_array_equal(t.grad, tt.grad.numpy())
 
@@ -408,7 +408,7 @@ def test_tensor_pow_tensor(a):
     base, expo = np.array([a, 1.5, 0.0, 3.0]), np.array([[2.0], [0.0], [-1.0]])
     with np.errstate(all='ignore'):
         _check_tensor(lambda x, y: x ** y, base, expo) if a >= 0 else None
-        ts = [Tensor(base), Tensor(expo)]; out = ts[0] ** ts[1]; out.sum().backward()
+        ts = [Tensor(base, requires_grad=True), Tensor(expo, requires_grad=True)]; out = ts[0] ** ts[1]; out.sum().backward()
     tts = [_tt(base), _tt(expo)]; tout = tts[0] ** tts[1]; tout.sum().backward()
     np.testing.assert_allclose(out.data, tout.detach().numpy(), equal_nan=True)
     for t, tt in zip(ts, tts): np.testing.assert_allclose(t.grad, tt.grad.numpy(), equal_nan=True)
@@ -429,7 +429,7 @@ def test_tensor_ops_on_special_values_property(arr, op):
     "Elementwise Tensor ops on arrays with zeros, infinities, NaN, huge, subnormal and empty: torch's values and gradients."
     f = TENSOR_EDGE_OPS[op]; a, b = arr, arr[::-1].copy()
     with np.errstate(all='ignore'):
-        ts = [Tensor(a), Tensor(b)]; out = f(*ts); out.backward(np.ones(out.shape))
+        ts = [Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)]; out = f(*ts); out.backward(np.ones(out.shape))
     tts = [_tt(a), _tt(b)]; tout = f(*tts); tout.backward(torch.ones(tout.shape, dtype=torch.float64))
     np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-9, equal_nan=True)
     for t, tt in zip(ts, tts):
@@ -446,7 +446,7 @@ def test_mixed_dtypes_like_torch(da, db, shapes, op):
     f = {'add': lambda x, y: x + y, 'sub': lambda x, y: x - y, 'mul': lambda x, y: x * y, 'div': lambda x, y: x / y, 'pow': lambda x, y: x ** y}[op]
     rng = np.random.default_rng(1)
     a, b = rng.uniform(0.5, 2, shapes[0]).astype(da), rng.uniform(0.5, 2, shapes[1]).astype(db)
-    ta, tb = Tensor(a), Tensor(b); out = f(ta, tb); out.sum().backward()
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True); out = f(ta, tb); out.sum().backward()
     xa, xb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True); tout = f(xa, xb); tout.sum().backward()
     assert str(out.dtype) == str(tout.dtype).replace('torch.', '')
     assert ta.grad.dtype == da and tb.grad.dtype == db
@@ -456,12 +456,12 @@ def test_mixed_dtypes_like_torch(da, db, shapes, op):
 def test_documented_differences_hold():
     "The differences the lesson documents on purpose ('Where our engine differs from torch'), pinned so the page stays true."
     v = Value(2.0); y = v * v; v.data = 5.0; y.backward(); assert v.grad == 4.0   # Value: the forward pass's gradient
-    t = Tensor(np.array([1.0, 2.0])); y = (t * t).sum(); t.data[0] = 9.0           # a write through an index is not seen
+    t = Tensor(np.array([1.0, 2.0]), requires_grad=True); y = (t * t).sum(); t.data[0] = 9.0           # a write through an index is not seen
     y.backward(); np.testing.assert_array_equal(t.grad, [18.0, 4.0])
     assert Tensor([1, 2]).dtype == np.float32                                        # integers become float32
     assert (Tensor(np.ones(3, np.float32)) * Tensor(np.asarray(2.0))).dtype == np.float64   # numpy promotion for 0-d
     assert (torch.ones(3) * torch.tensor(2.0, dtype=torch.float64)).dtype == torch.float32
-    a = Tensor(np.array([1.0])); y = (a * a).sum(); y.backward(); y.backward(); np.testing.assert_array_equal(a.grad, [4.0])  # no retain_graph
+    a = Tensor(np.array([1.0]), requires_grad=True); y = (a * a).sum(); y.backward(); y.backward(); np.testing.assert_array_equal(a.grad, [4.0])  # no retain_graph
 
 
 def test_sgd_default_lr_is_torchs():
@@ -492,10 +492,60 @@ def inspect_params(f):
 def test_inplace_error_does_not_claim_torch_tracks_data():
     "torch does not track changes through `.data` (it computes silently); our error must say so, not claim torch raises."
     w = torch.tensor([0.5, -1.0], requires_grad=True); loss = (w * w).sum(); w.data *= 2; loss.backward()  # torch: no error
-    t = Tensor(np.array([0.5, -1.0])); y = (t * t).sum(); t.data *= 2
+    t = Tensor(np.array([0.5, -1.0]), requires_grad=True); y = (t * t).sum(); t.data *= 2
     with pytest.raises(RuntimeError, match=r'(?s)modified in place.*mul_.*\.data'): y.backward()
 
 
 def test_cross_entropy_probability_target_error_names_torch():
     "torch's F.cross_entropy takes class probabilities as a float (N, C) target; ours refuses them loudly and says so."
     with pytest.raises(TypeError, match='probabilities'): cross_entropy(Tensor(np.zeros((2, 3))), np.eye(3)[:2])
+
+
+# ---------------------------------------------------------------- round 2 (issue 15): requires_grad default, BCE
+from learnkit.autograd import binary_cross_entropy_with_logits
+
+
+def test_requires_grad_defaults_like_torch():
+    a = np.ones(3)
+    assert Tensor(a).requires_grad is False and torch.tensor(a).requires_grad is False
+    lin, tlin = Linear(3, 2), nn.Linear(3, 2)
+    assert all(p.requires_grad for p in lin.parameters()) and all(p.requires_grad for p in tlin.parameters())
+    assert all(p.requires_grad for p in MLP([3, 4, 2]).parameters())
+    d = Tensor(a) * 2 + 1                     # data only: nothing recorded, as torch records nothing
+    assert not d.requires_grad and d._prev == () and (torch.tensor(a) * 2 + 1).grad_fn is None
+    with pytest.raises(RuntimeError, match='does not require grad'): d.sum().backward()
+    w = Tensor(a, requires_grad=True); (Tensor(a) * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, a)
+
+
+@pytest.mark.parametrize('op', ['add', 'sub', 'mul', 'div'])
+def test_ndarray_on_the_left_gives_a_tensor(op):
+    f = BINARY[op]; a, b = RNG.uniform(0.5, 2, (2, 3)), RNG.uniform(0.5, 2, 3)
+    w = Tensor(b, requires_grad=True); out = f(a, w)
+    assert isinstance(out, Tensor) and out.shape == (2, 3)
+    out.sum().backward(); tw = _tt(b); f(torch.from_numpy(a), tw).sum().backward()
+    np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize('shape', [(7,), (4, 3), (1,), (2, 3, 2)])
+@pytest.mark.parametrize('soft', [False, True])
+def test_bce_with_logits_vs_torch(shape, soft):
+    z = RNG.standard_normal(shape) * 4
+    y = RNG.uniform(0, 1, shape) if soft else RNG.integers(0, 2, shape).astype(float)
+    t = Tensor(z, requires_grad=True); loss = binary_cross_entropy_with_logits(t, y); loss.backward()
+    tz = _tt(z); tloss = F.binary_cross_entropy_with_logits(tz, torch.from_numpy(y)); tloss.backward()
+    assert math.isclose(loss.item(), tloss.item(), rel_tol=1e-10)
+    np.testing.assert_allclose(t.grad, tz.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+def test_bce_with_logits_extremes_dtype_and_errors():
+    z, y = np.array([-800.0, 800.0, 0.0, 30.0, -30.0]), np.array([1.0, 1.0, 0.0, 0.0, 1.0])
+    t = Tensor(z, requires_grad=True); loss = binary_cross_entropy_with_logits(t, y); loss.backward()
+    tz = _tt(z); tloss = F.binary_cross_entropy_with_logits(tz, torch.from_numpy(y)); tloss.backward()
+    assert np.isfinite(loss.item()) and math.isclose(loss.item(), tloss.item(), rel_tol=1e-12)
+    np.testing.assert_allclose(t.grad, tz.grad.numpy(), rtol=1e-10, atol=1e-15)
+    t32 = Tensor(np.zeros(3, np.float32), requires_grad=True); l32 = binary_cross_entropy_with_logits(t32, [1, 0, 1]); l32.backward()
+    assert l32.dtype == np.float32 and t32.grad.dtype == np.float32 and math.isclose(l32.item(), math.log(2), rel_tol=1e-6)
+    assert math.isnan(binary_cross_entropy_with_logits(Tensor(np.zeros(0)), np.zeros(0)).item())   # torch: mean of nothing is NaN
+    with pytest.raises(ValueError, match=r'\(3,\).*\(4,\)'): binary_cross_entropy_with_logits(Tensor(np.zeros(4)), np.zeros(3))
+    with pytest.raises(ValueError, match='Target size'): F.binary_cross_entropy_with_logits(torch.zeros(4), torch.zeros(3))
