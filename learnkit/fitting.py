@@ -1,4 +1,4 @@
-"""Fit noisy data with a parabola by hand, discover that a sum of ReLUs can fit anything, state the universal approximation theorem, and learn the weights by gradient descent.
+"""Fit noisy data with a parabola by hand, discover that a sum of ReLUs can fit anything, state the universal approximation theorem, and train a one-hidden-layer ReLU network by gradient descent, full batch and minibatch.
 
 Docs: https://learnkit.github.io/learnkit/neural_nets.html.md"""
 
@@ -155,3 +155,11 @@ def _corner(ns):
 answer_key('fitting.corner', _corner,
            wrong=['test_b / test_w', '-test_b', '-test_b / (test_v * test_w)', 'test_w / -test_b'],
            hint="'One bend: ReLU': the corner of v·relu(w·x + b) is where w·x + b = 0", atol=1e-4);
+
+def _pieces(ns):
+    "Count the straight pieces of the depth-d sawtooth on a fine grid (slope-sign changes + 1)."
+    d = int(ns['test_depth']); x = torch.linspace(0, 1, 2**d * 64 + 1, dtype=torch.float64); y = x
+    for _ in range(d): y = 2 * torch.relu(y) - 4 * torch.relu(y - 0.5)
+    s = torch.diff(y).sign(); return int((s[1:] != s[:-1]).sum()) + 1
+answer_key('fitting.width_for_depth', _pieces, wrong=['2 * test_depth', '2**test_depth - 1', '2**(test_depth - 1)'],
+           hint="count the sawtooth's straight pieces: one unit per corner, plus one for the first piece's slope");

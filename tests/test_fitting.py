@@ -109,3 +109,18 @@ def test_f_mutating_its_argument_does_not_move_x():
     x = torch.tensor([0.5, -2.0], dtype=torch.float64)
     torch.testing.assert_close(numerical_grad(f, x), 2 * (x + 1))
     assert x.tolist() == [0.5, -2.0]
+
+def test_width_for_depth_key_counts_pieces():
+    "The exercise key's piece count is 2^d, and least squares (torch, float64) agrees: 2^d one-layer ReLUs fit the depth-d sawtooth exactly, 2^d - 1 evenly spaced do not."
+    from learnkit.fitting import _pieces
+    assert [_pieces({'test_depth': d}) for d in range(1, 8)] == [2**d for d in range(1, 8)]
+    x = torch.linspace(0, 1, 1001, dtype=torch.float64)
+    def saw(d):
+        y = x
+        for _ in range(d): y = 2 * torch.relu(y) - 4 * torch.relu(y - 0.5)
+        return y
+    def fit_mse(y, n):
+        X = torch.stack([torch.relu(x - k / n) for k in range(n)] + [torch.ones_like(x)], 1)
+        return ((X @ torch.linalg.lstsq(X, y[:, None]).solution - y[:, None])**2).mean().item()
+    for d in range(1, 5):
+        assert fit_mse(saw(d), 2**d) < 1e-20 and fit_mse(saw(d), 2**d - 1) > 1e-2
