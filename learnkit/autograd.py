@@ -563,3 +563,29 @@ def _sgd_after(ns):
     torch.optim.SGD([p], lr=ns['test_lr']).step(); return p.item()
 answer_key('autograd.sgd_step', _sgd_after, wrong=['test_w0 + test_lr * test_grad', 'test_w0 - test_grad', 'test_lr * test_grad'],
            hint="SGD steps against the gradient, scaled by the learning rate");
+
+def _bce_grad(ns):
+    "d BCE / d z for one example, by torch's autograd on F.binary_cross_entropy_with_logits."
+    F_ = _torch().nn.functional
+    return _grad_at(lambda z: F_.binary_cross_entropy_with_logits(z, _t(ns['test_y'])), ns['test_z'])
+answer_key('autograd.bce_grad', _bce_grad,
+           wrong=['1 / (1 + math.exp(-test_z))', 'test_y - 1 / (1 + math.exp(-test_z))', '-math.log(1 / (1 + math.exp(-test_z)))', 'test_z - test_y'],
+           hint="'Sigmoid and binary cross-entropy': the derivative of the loss with respect to the logit is predicted minus wanted")
+
+def _standardise_ref(X_train, X_val):
+    "scikit-learn's StandardScaler fitted on the training rows, applied to both."
+    from sklearn.preprocessing import StandardScaler
+    s = StandardScaler().fit(X_train); return s.transform(X_train), s.transform(X_val)
+def _std_cases(ns):
+    rng = np.random.default_rng(13)
+    scales = np.array([1000.0, 1.0, 0.01, 5.0])
+    return [('random', (rng.normal(3, 1, (40, 4)) * scales, rng.normal(4, 2, (10, 4)) * scales)),
+            ('one validation row', (rng.normal(-2, 3, (25, 3)), rng.normal(5, 1, (1, 3)))),
+            ('one feature', (rng.normal(100, 20, (12, 1)), rng.normal(0, 1, (6, 1)))),
+            ('tumour-like sizes', (rng.uniform(0, 4000, (30, 2)), rng.uniform(0, 4000, (8, 2))))]
+build_key('autograd.standardise', reference=_standardise_ref, cases=_std_cases,
+          wrong=['return (X_train - X_train.mean(0)) / X_train.std(0), (X_val - X_val.mean(0)) / X_val.std(0)',
+                 'return X_train - X_train.mean(0), X_val - X_train.mean(0)',
+                 'return (X_train - X_train.mean()) / X_train.std(), (X_val - X_train.mean()) / X_train.std()',
+                 'mu, sd = X_train.mean(0), X_train.var(0)\nreturn (X_train - mu) / sd, (X_val - mu) / sd'],
+          hint="'A linear model on the raw measurements': one mean and one standard deviation per column, from the training rows, used for both", atol=1e-9, rtol=1e-7);
