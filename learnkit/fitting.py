@@ -163,3 +163,22 @@ def _pieces(ns):
     s = torch.diff(y).sign(); return int((s[1:] != s[:-1]).sum()) + 1
 answer_key('fitting.width_for_depth', _pieces, wrong=['2 * test_depth', '2**test_depth - 1', '2**(test_depth - 1)'],
            hint="count the sawtooth's straight pieces: one unit per corner, plus one for the first piece's slope");
+
+def _bias_grad_ref(p, x, y):
+    "torch's gradient of the packed ReLU network's MSE with respect to its biases b."
+    pt = _t(p).requires_grad_(True); n = (len(p) - 1) // 3
+    pred = torch.relu(_t(x)[:, None] * pt[:n] + pt[n:2 * n]) @ pt[2 * n:3 * n] + pt[-1]
+    return torch.autograd.grad(F.mse_loss(pred, _t(y)), pt)[0][n:2 * n].numpy()
+def _net_case(n, m, seed, dead=False):
+    "A random packed network of n units and m drives (speeds in [0.2, 1.3]); `dead` switches unit 0 off for every drive."
+    g = np.random.default_rng(seed); p = np.concatenate([g.normal(size=n), g.uniform(-1, 1, n), g.normal(size=n), [5.0]])
+    if dead: p[0], p[n] = 1.0, -10.0
+    x = g.uniform(0.2, 1.3, m); return (p, x, 4.5 + 8 * (x - 0.65)**2 + g.normal(0, 0.25, m))
+build_key('fitting.bias_grad', reference=_bias_grad_ref,
+          cases=lambda ns: [('8 units, 40 drives', _net_case(8, 40, 0)), ('3 units, 5 drives', _net_case(3, 5, 1)),
+                            ('a unit off for every drive', _net_case(4, 12, 2, dead=True)), ('a batch of one drive', _net_case(8, 1, 3))],
+          wrong=['w, b, v = p[:-1].reshape(3, -1)\nz = np.outer(x, w) + b; e = 2 * (relu(z) @ v + p[-1] - y) / len(x)\nreturn np.outer(e, v).sum(0)',
+                 'w, b, v = p[:-1].reshape(3, -1)\nz = np.outer(x, w) + b; e = (relu(z) @ v + p[-1] - y) / len(x)\nreturn (np.outer(e, v) * (z > 0)).sum(0)',
+                 'w, b, v = p[:-1].reshape(3, -1)\nz = np.outer(x, w) + b; e = 2 * (relu(z) @ v + p[-1] - y) / len(x)\nreturn x @ (np.outer(e, v) * (z > 0))',
+                 'w, b, v = p[:-1].reshape(3, -1)\nz = np.outer(x, w) + b; e = 2 * (relu(z) @ v + p[-1] - y) / len(x)\nreturn (np.outer(e, v) * (z > 0)).sum(1)'],
+          hint="the line for dL/db in 'The gradient by hand': e times v, gated by [z > 0], summed over drives", atol=1e-9, rtol=1e-7)
