@@ -386,12 +386,12 @@ answer_key('attention.rotate_point', lambda ns: (lambda z: (z.real.item(), z.ima
            wrong=['(4, -3)', '(3, 4)', '(-3, 4)', '(-4, -3)'],
            hint="multiply out (3 + 4i) i and use i^2 = -1", atol=1e-5, footing=True)
 
-_U = '(torch.rand(test_n, test_d) * 2 - 1)'
-answer_key('attention.dot_var', lambda ns: ns['test_d'] * (2 ** 2 / 12) ** 2,  # Var(U[a, b]) = (b - a)^2 / 12 per entry; products multiply, the sum adds
-           wrong=['float(test_d)', 'test_d / 3', f'({_U} * {_U}).sum(1).std().item()', f'({_U} * {_U}).var().item()',
+_U = '(torch.rand(test_n, test_d) * 4 - 2)'
+answer_key('attention.dot_var', lambda ns: ns['test_d'] * (4 ** 2 / 12) ** 2,  # Var(U[a, b]) = (b - a)^2 / 12 per entry; products multiply, the sum adds
+           wrong=['float(test_d)', 'test_d * 4 / 3', 'test_d / 9', f'({_U} * {_U}).sum(1).std().item()', f'({_U} * {_U}).var().item()',
                   '(torch.rand(test_n, test_d) * torch.rand(test_n, test_d)).sum(1).var().item()',
                   '(torch.randn(test_n, test_d) * torch.randn(test_n, test_d)).sum(1).var().item()'],
-           hint="an entry uniform on [-1, 1] does not have variance 1; then Var(q_i k_i) and the sum as in 'Why divide by √d'", rtol=0.06)
+           hint="the variance of a uniform entry ((b - a)² / 12), then Var(q_i k_i) and the sum, as in 'Why divide by √d'", rtol=0.06)
 answer_key('attention.one_head', lambda ns: F.scaled_dot_product_attention(ns['test_Wq'](ns['test_x']), ns['test_Wk'](ns['test_x']), ns['test_Wv'](ns['test_x'])).detach(),
            wrong=[f'({_H}).softmax(-1) @ test_Wv(test_x)', f'({_H} / 8).softmax(-1) @ test_Wv(test_x)',
                   f'({_H} / math.sqrt(8)).softmax(0) @ test_Wv(test_x)', f'({_H} / math.sqrt(8)).softmax(-1)', 'test_Wv(test_x)'],
