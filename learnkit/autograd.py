@@ -447,8 +447,8 @@ def binary_cross_entropy_with_logits(input:Tensor, # logits z, any shape: one sc
         raise ValueError(f"binary_cross_entropy_with_logits: target has shape {t.shape}, expected the input's shape {input.shape}"
                          " (torch: 'Target size must be the same as input size')")
     z = input.data; t = t.astype(z.dtype)
-    l = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))   # log(1 + e^-z) + (1 - y) z, with no overflow
-    loss = l.sum() / z.size if z.size else math.nan   # the mean; NaN over no entries, as in torch
+    per_example = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))   # log(1 + e^-z) + (1 - y) z, with no overflow
+    loss = per_example.sum() / z.size if z.size else math.nan   # the mean; NaN over no entries, as in torch
     p = np.exp(-np.logaddexp(0, -z))   # sigmoid(z) = 1 / (1 + e^-z), no overflow either
     return _node(np.asarray(loss, dtype=z.dtype), (input,), lambda g: (g * (p - t) / max(z.size, 1),), 'bce_with_logits')
 
