@@ -15,7 +15,8 @@ from typing import Callable
 import torch, torch.nn.functional as F
 from torch import nn, Tensor
 from fastcore.basics import patch
-from .attention import MultiHeadAttention, sinusoidal_positions
+from .attention import MultiHeadAttention, future_mask, sinusoidal_positions
+from .norm import LayerNorm
 
 # %% ../nbs/51_transformer.ipynb #e68c32d7
 MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']
@@ -153,13 +154,10 @@ def _check_seq(x, d_model, name, what, batch_first=True):
         layout = '(batch, length, d_model)' if batch_first else '(length, batch, d_model) (batch_first=False, torch\'s default)'
         raise ValueError(f"{name}: {what} must have shape {layout} with d_model={d_model}, got {got}")
 
-def _causal(L:int, S:int, device=None) -> Tensor:
-    "torch's boolean causal mask: True above the diagonal (the future keys, masked out)."
-    return torch.ones(L, S, dtype=torch.bool, device=device).triu(1)
 
 def _attend(attn:MultiHeadAttention, q, kv, mask, is_causal, key_padding_mask, need_weights=False):
     "One attention sublayer on batch-first `q`, `kv` as torch's layers call it; an `is_causal` hint without a mask builds the causal mask (torch raises)."
-    if mask is None and is_causal: mask = _causal(q.shape[1], kv.shape[1], q.device)
+    if mask is None and is_causal: mask = future_mask(q.shape[1], kv.shape[1], q.device)  # True = the future, masked out
     if not attn.batch_first: q, kv = q.transpose(0, 1), kv.transpose(0, 1)  # the module reads the block's own layout, as in torch
     out, w = attn(q, kv, kv, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=need_weights, average_attn_weights=False)
     return (out if attn.batch_first else out.transpose(0, 1)), w
@@ -186,7 +184,7 @@ class EncoderBlock(nn.Module):
         self.d_model, self.batch_first, self.norm_first, self.activation = d_model, batch_first, norm_first, _activation(activation)
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **fk)  # the block's layout, as torch's
         self.linear1, self.linear2 = nn.Linear(d_model, dim_feedforward, bias=bias, **fk), nn.Linear(dim_feedforward, d_model, bias=bias, **fk)
-        self.norm1, self.norm2 = [nn.LayerNorm(d_model, layer_norm_eps, bias=bias, **fk) for _ in range(2)]
+        self.norm1, self.norm2 = [LayerNorm(d_model, layer_norm_eps, bias=bias, **fk) for _ in range(2)]
         self.dropout, self.dropout1, self.dropout2 = [nn.Dropout(dropout) for _ in range(3)]
 
     def _sa_block(self, x, mask, key_padding_mask, is_causal):
@@ -236,7 +234,7 @@ class DecoderBlock(nn.Module):
         self.self_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **fk)  # the block's layout, as torch's
         self.multihead_attn = MultiHeadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **fk)  # cross-attention, torch's name
         self.linear1, self.linear2 = nn.Linear(d_model, dim_feedforward, bias=bias, **fk), nn.Linear(dim_feedforward, d_model, bias=bias, **fk)
-        self.norm1, self.norm2, self.norm3 = [nn.LayerNorm(d_model, layer_norm_eps, bias=bias, **fk) for _ in range(3)]
+        self.norm1, self.norm2, self.norm3 = [LayerNorm(d_model, layer_norm_eps, bias=bias, **fk) for _ in range(3)]
         self.dropout, self.dropout1, self.dropout2, self.dropout3 = [nn.Dropout(dropout) for _ in range(4)]
 
     def _ff_block(self, x): return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
@@ -287,7 +285,7 @@ def copy_from_torch(self:DecoderBlock, layer:nn.TransformerDecoderLayer): # same
 
 # %% ../nbs/51_transformer.ipynb #3361ed5b
 class Transformer(nn.Module):
-    "An encoder-decoder transformer for token ids: embeddings + sinusoidal positions, encoder and decoder stacks (pre-norm), a linear head. Not `nn.Transformer`, which takes vectors and has no embeddings or head."
+    "An encoder-decoder transformer for token ids: embeddings + sinusoidal positions, encoder and decoder stacks (pre-norm by default), a linear head. Not `nn.Transformer`, which takes vectors and has no embeddings or head."
     def __init__(self,
                  src_vocab_size:int, # ids the encoder reads
                  tgt_vocab_size:int, # ids the decoder reads and writes
@@ -302,8 +300,9 @@ class Transformer(nn.Module):
                  bos_id:int=1, # id that starts every decoder input
                  eos_id:int=2, # id that ends every output
                  activation:str|Callable='relu', # MLP nonlinearity
+                 norm_first:bool=True, # pre-norm blocks (this lesson's choice); False: the original post-norm
                 ):
-        "Build the embeddings, `num_encoder_layers` pre-norm `EncoderBlock`s, `num_decoder_layers` `DecoderBlock`s, the final LayerNorms and the head."
+        "Build the embeddings, `num_encoder_layers` `EncoderBlock`s, `num_decoder_layers` `DecoderBlock`s, the final LayerNorms and the head."
         super().__init__()
         if isinstance(src_vocab_size, bool) or not isinstance(src_vocab_size, int) or not isinstance(tgt_vocab_size, int) or min(src_vocab_size, tgt_vocab_size) < 1:
             raise ValueError(f"Transformer: src_vocab_size and tgt_vocab_size are vocabulary sizes (ints >= 1), got {src_vocab_size!r}, {tgt_vocab_size!r}; "
@@ -312,10 +311,10 @@ class Transformer(nn.Module):
         self.d_model, self.max_len, self.pad_id, self.bos_id, self.eos_id = d_model, max_len, pad_id, bos_id, eos_id
         self.src_emb, self.tgt_emb = nn.Embedding(src_vocab_size, d_model), nn.Embedding(tgt_vocab_size, d_model)
         self.register_buffer('pos', sinusoidal_positions(max_len, d_model), persistent=False)
-        kw = dict(dim_feedforward=dim_feedforward or 4 * d_model, dropout=dropout, activation=activation, batch_first=True, norm_first=True)
+        kw = dict(dim_feedforward=dim_feedforward or 4 * d_model, dropout=dropout, activation=activation, batch_first=True, norm_first=norm_first)
         self.encoder = nn.ModuleList([EncoderBlock(d_model, nhead, **kw) for _ in range(num_encoder_layers)])
         self.decoder = nn.ModuleList([DecoderBlock(d_model, nhead, **kw) for _ in range(num_decoder_layers)])
-        self.enc_norm, self.dec_norm = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.enc_norm, self.dec_norm = LayerNorm(d_model), LayerNorm(d_model)
         self.head = nn.Linear(d_model, tgt_vocab_size)
 
     def _embed(self, ids:Tensor, emb:nn.Embedding, what:str) -> Tensor:
@@ -423,7 +422,7 @@ def exact_match(preds:list, # predicted strings
 
 # %% ../nbs/51_transformer.ipynb #1c538a09
 from .exercises import answer_key, build_key, compare_output, ExerciseFailed
-from .attention import causal_mask
+from .attention import future_mask
 
 def _fixed_rng(f):
     "Run `f` with torch's global random state saved and restored: a check never changes the notebook's later draws."
@@ -448,7 +447,7 @@ answer_key('transformer.footing_shape', _mha_shape, wrong=['(2, 5, 4)', '(2, 4, 
            hint="attention gives every token a new vector of the same width", footing=True)
 answer_key('transformer.footing_halves', _halvings, wrong=['19', '6', '1_000_000'],
            hint="count the halvings: 2**10 is about a thousand", footing=True)
-answer_key('transformer.footing_causal', lambda ns: int(causal_mask(4)[2].sum()), wrong=['4', '2'],
+answer_key('transformer.footing_causal', lambda ns: int((~future_mask(4))[2].sum()), wrong=['4', '2'],
            hint="a causal mask lets a token see itself and every earlier token (the attention lesson)", footing=True)
 answer_key('transformer.footing_slope', _slope, wrong=['1.0', '0.0', '1 + math.tanh(0)'], atol=1e-4, rtol=1e-3,
            hint="differentiate each term: the derivative of tanh is 1 - tanh^2", footing=True)
