@@ -9,7 +9,7 @@ Every lesson has exercises that check themselves: fill the gap marked `# fill in
 the check tells you what is wrong (expected against got, shapes, how far off). Worked solutions follow, folded.
 
 The package has a module per lesson and a few that every lesson shares. `learnkit.fitting`, `learnkit.autograd`,
-`learnkit.conv`, `learnkit.norm`, `learnkit.rnn`, `learnkit.attention`, `learnkit.transformer` and `learnkit.gpt`
+`learnkit.conv`, `learnkit.norm`, `learnkit.optim`, `learnkit.rnn`, `learnkit.attention`, `learnkit.transformer` and `learnkit.gpt`
 hold what the lessons build, in curriculum order, from curve fitting with ReLUs to a character-level GPT. The
 foundations are `learnkit.utils` (seeds, devices, the plot style), `learnkit.data` (the lessons' data sets,
 downloaded once and checked), `learnkit.train` (the training loop), `learnkit.exercises` (self-checking exercises),
@@ -17,6 +17,7 @@ downloaded once and checked), `learnkit.train` (the training loop), `learnkit.ex
 
 Modules:
 
-- `learnkit.exercises`: Checks that tell a right answer from a wrong one without giving the answer away, an answer key the checks read, and the runner that proves every check rejects the wrong answers a learner is likely to write."""
+- `learnkit.exercises`: Checks that tell a right answer from a wrong one without giving the answer away, an answer key the checks read, and the runner that proves every check rejects the wrong answers a learner is likely to write.
+- `learnkit.optim`: Gradient descent zig-zags across narrow valleys, crawls along curved ones and lingers at saddles. Momentum, RMSprop and Adam each fix one of those failures, AdamW fixes Adam's weight decay, and a learning-rate finder and a schedule choose the step size. Every optimiser is built by hand, then checked step for step against `torch.optim`."""
 
 __version__ = "0.0.1"
