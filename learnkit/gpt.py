@@ -11,33 +11,12 @@ from dataclasses import dataclass
 from torch import nn, Tensor
 from fastcore.basics import patch
 from .attention import MultiHeadAttention, scaled_dot_product_attention
+from .norm import LayerNorm
+from .transformer import CharTokenizer  # the transformer lesson's tokenizer; GPT's is CharTokenizer(text, specials=())
 
 # %% auto #0
-__all__ = ['CharTokenizer', 'get_batch', 'GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'top_k_logits',
-           'configure_optimizer', 'warmup_cosine']
-
-# %% ../nbs/52_gpt.ipynb #410ad627
-class CharTokenizer:
-    "Characters to integer ids and back, over the sorted set of characters of a text."
-    def __init__(self, text:str): # the corpus that fixes the vocabulary
-        "Build the vocabulary: the sorted distinct characters of `text`."
-        self.chars = sorted(set(text))
-        self.stoi = {c: i for i, c in enumerate(self.chars)}
-
-    @property
-    def vocab_size(self) -> int:
-        "Number of distinct characters (token ids run from 0 to `vocab_size - 1`)."
-        return len(self.chars)
-
-    def encode(self, s:str) -> Tensor: # (len(s),) int64 ids
-        "Ids of the characters of `s`; a character outside the vocabulary is a `ValueError`."
-        bad = sorted(set(s) - self.stoi.keys())
-        if bad: raise ValueError(f"encode: characters {bad!r} are not in the vocabulary of {self.vocab_size}")
-        return torch.tensor([self.stoi[c] for c in s], dtype=torch.long)
-
-    def decode(self, ids) -> str: # a tensor or list of ids
-        "The string spelled by `ids`."
-        return ''.join(self.chars[i] for i in torch.as_tensor(ids).tolist())
+__all__ = ['get_batch', 'GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'top_k_logits', 'configure_optimizer',
+           'warmup_cosine']
 
 # %% ../nbs/52_gpt.ipynb #61ad6d84
 def get_batch(data:Tensor, # (N,) token ids
@@ -97,7 +76,7 @@ class CausalSelfAttention(MultiHeadAttention):
                  fused:bool=True, # F.scaled_dot_product_attention instead of the hand-written attention
                 ):
         "Four projections of width `embed_dim` split into `num_heads` heads, and a dropout on the output."
-        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias)  # torch's parameters: in_proj_weight (3C, C), out_proj
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)  # torch's parameters: in_proj_weight (3C, C), out_proj
         self.fused = fused
         self.resid_drop = nn.Dropout(dropout)
 
@@ -135,9 +114,9 @@ class Block(nn.Module):
     def __init__(self, config:GPTConfig):
         "Two LayerNorms, a `CausalSelfAttention` and an `MLP`, sized by `config`."
         super().__init__()
-        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)  # the normalisation lesson's LayerNorm
         self.attn = CausalSelfAttention(config.n_embd, config.n_head, config.dropout, config.bias, config.fused)
-        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
     def forward(self, x:Tensor) -> Tensor: # (B, T, C) -> (B, T, C)
@@ -157,7 +136,7 @@ class GPT(nn.Module):
             wpe=nn.Embedding(config.block_size, config.n_embd),
             drop=nn.Dropout(config.dropout),
             h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
-            ln_f=nn.LayerNorm(config.n_embd, bias=config.bias)))
+            ln_f=LayerNorm(config.n_embd, bias=config.bias)))
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.transformer.wte.weight = self.lm_head.weight  # weight tying
         self.apply(self._init_weights)
@@ -207,21 +186,24 @@ def top_k_logits(logits:Tensor, # (..., V) scores
 def generate(self:GPT,
              idx:Tensor, # (B, T) the prompt's token ids
              max_new_tokens:int, # how many tokens to append
-             temperature:float=1.0, # divides the logits: <1 sharper, >1 flatter
-             top_k:int|None=None, # sample only among the k most likely tokens (1 = greedy)
-            ) -> Tensor: # (B, T + max_new_tokens) the prompt followed by the samples
+             temperature:float=1.0, # divides the logits: <1 sharper, >1 flatter; 0 = greedy (always the most likely token)
+             top_k:int|None=None, # sample only among the k most likely tokens (1 = greedy too)
+            ) -> Tensor: # (B, T + max_new_tokens) the prompt followed by the new tokens
     "Sample `max_new_tokens` tokens one at a time, feeding each back in (the context is cropped to `block_size`)."
     if idx.dim() != 2: raise ValueError(f"generate: idx must have shape (batch, time), got {tuple(idx.shape)}")
     if idx.shape[1] == 0: raise ValueError("generate: empty prompt (time dimension 0): give at least one token, e.g. a newline")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"generate: max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    if temperature <= 0: raise ValueError(f"temperature must be positive, got {temperature}; use top_k=1 for greedy decoding")
+    if not temperature >= 0: raise ValueError(f"generate: temperature must be >= 0 (0 = greedy), got {temperature}")
     was_training = self.training; self.eval()
     for _ in range(max_new_tokens):
-        logits, _ = self(idx[:, -self.config.block_size:])
-        logits = logits[:, -1] / temperature
-        if top_k is not None: logits = top_k_logits(logits, top_k)
-        idx = torch.cat([idx, torch.multinomial(logits.softmax(-1), 1)], 1)
+        logits = self(idx[:, -self.config.block_size:])[0][:, -1]  # the scores of the last position only
+        if temperature == 0: nxt = logits.argmax(-1, keepdim=True)  # the limit tau -> 0: all probability on the top token
+        else:
+            logits = logits / temperature
+            if top_k is not None: logits = top_k_logits(logits, top_k)
+            nxt = torch.multinomial(logits.softmax(-1), 1)
+        idx = torch.cat([idx, nxt], 1)
     self.train(was_training)
     return idx
 
@@ -248,6 +230,61 @@ def warmup_cosine(opt:torch.optim.Optimizer, # the optimizer whose learning rate
         r = min(1.0, (step - warmup) / max(1, total - warmup))
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * r))
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+# %% ../nbs/52_gpt.ipynb #21ce0706
+_NANO_NAMES = (('.attn.in_proj_weight', '.attn.c_attn.weight'), ('.attn.in_proj_bias', '.attn.c_attn.bias'),
+               ('.attn.out_proj.weight', '.attn.c_proj.weight'), ('.attn.out_proj.bias', '.attn.c_proj.bias'))
+
+def _rename(k:str, to_nano:bool) -> str:
+    for ours, nano in _NANO_NAMES:
+        a, b = (ours, nano) if to_nano else (nano, ours)
+        if k.endswith(a): return k[:-len(a)] + b
+    return k
+
+@patch
+def to_nanogpt(self:GPT,
+               checkpoint:bool=False, # return `{'model': state_dict, 'model_args': sizes}`, the layout of nanoGPT's `ckpt.pt`
+              ) -> dict:
+    "The weights under nanoGPT's names (`attn.c_attn` packs q, k, v; `attn.c_proj`), for nanoGPT's `GPT.load_state_dict`."
+    sd = {_rename(k, True): v for k, v in self.state_dict().items()}
+    if not checkpoint: return sd
+    c = self.config
+    args = dict(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, block_size=c.block_size, bias=c.bias, vocab_size=c.vocab_size, dropout=c.dropout)
+    return {'model': sd, 'model_args': args}
+
+@patch(cls_method=True)
+def from_nanogpt(cls:GPT,
+                 state_dict:dict, # nanoGPT's `model.state_dict()`, or a whole checkpoint `{'model': ..., 'model_args': ...}`
+                 config:GPTConfig|None=None, # the sizes; by default read from the weights, `n_head` from `model_args` or `n_head`
+                 n_head:int|None=None, # heads per block, when neither `config` nor `model_args` gives them
+                ) -> GPT:
+    "A `GPT` with the weights of a nanoGPT model: `c_attn`/`c_proj` renamed, `_orig_mod.` prefixes and old `attn.bias` mask buffers dropped."
+    args = {}
+    if 'model' in state_dict and isinstance(state_dict['model'], dict): args, state_dict = state_dict.get('model_args') or {}, state_dict['model']
+    sd = {}
+    for k, v in state_dict.items():
+        k = k[len('_orig_mod.'):] if k.startswith('_orig_mod.') else k  # saved from a torch.compile'd model
+        if k.endswith(('.attn.bias', '.attn.masked_bias')) and v.dim() == 4: continue  # the causal mask buffer of old checkpoints
+        sd[_rename(k, False)] = v
+    if 'transformer.wte.weight' not in sd: raise ValueError(f"from_nanogpt: no 'transformer.wte.weight' among the keys {sorted(sd)[:5]}...: not a nanoGPT state dict")
+    head = sd.setdefault('lm_head.weight', sd['transformer.wte.weight'])
+    if not torch.equal(head, sd['transformer.wte.weight']):
+        raise ValueError("from_nanogpt: lm_head.weight differs from transformer.wte.weight; this GPT ties them, as nanoGPT does")
+    if config is None:
+        layers = {int(k.split('.')[2]) for k in sd if k.startswith('transformer.h.')}
+        heads = n_head if n_head is not None else args.get('n_head')
+        if heads is None: raise ValueError("from_nanogpt: the weights do not show the number of heads: pass n_head= (nanoGPT keeps it in ckpt['model_args'])")
+        V, C = sd['transformer.wte.weight'].shape
+        config = GPTConfig(block_size=sd['transformer.wpe.weight'].shape[0], vocab_size=V, n_layer=len(layers), n_head=heads,
+                           n_embd=C, dropout=float(args.get('dropout', 0.0)), bias='transformer.ln_f.bias' in sd)
+    model = cls(config).to(sd['transformer.wte.weight'].dtype)  # the checkpoint's dtype (float64 stays float64)
+    want = model.state_dict()
+    missing, extra = sorted(set(want) - set(sd)), sorted(set(sd) - set(want))
+    if missing or extra: raise ValueError(f"from_nanogpt: the weights do not fit {config}: missing {missing[:6]}, unexpected {extra[:6]}")
+    bad = [(k, tuple(sd[k].shape), tuple(want[k].shape)) for k in want if sd[k].shape != want[k].shape]
+    if bad: raise ValueError(f"from_nanogpt: shape mismatch (name, checkpoint, model) {bad[:4]} for {config}")
+    model.load_state_dict(sd)
+    return model
 
 # %% ../nbs/52_gpt.ipynb #c96f298c
 from .exercises import answer_key, build_key, compare_output, ExerciseFailed

@@ -90,7 +90,25 @@ def test_generate_keeps_training_mode_and_rejects_bad_temperature():
     m = _model().train()
     m.generate(torch.zeros(1, 1, dtype=torch.long), 2)
     assert m.training
-    with pytest.raises(ValueError, match='temperature must be positive'): m.generate(torch.zeros(1, 1, dtype=torch.long), 2, temperature=0)
+    with pytest.raises(ValueError, match=r'temperature must be >= 0 \(0 = greedy\)'): m.generate(torch.zeros(1, 1, dtype=torch.long), 2, temperature=-0.5)
+    with pytest.raises(ValueError, match='temperature'): m.generate(torch.zeros(1, 1, dtype=torch.long), 2, temperature=float('nan'))
+
+def test_generate_temperature_zero_is_greedy_as_transformer_generate():
+    "One convention with Transformer.generate: temperature 0 means argmax (no sampling, no random draws)."
+    import inspect
+    from learnkit.transformer import Transformer
+    m = _model()
+    idx = torch.randint(11, (3, 4), generator=torch.Generator().manual_seed(0))
+    state = torch.get_rng_state()
+    out = m.generate(idx, 20, temperature=0)
+    assert torch.equal(torch.get_rng_state(), state)  # greedy draws nothing
+    ref = idx
+    with torch.no_grad():
+        for _ in range(20): ref = torch.cat([ref, m(ref[:, -16:])[0][:, -1].argmax(-1, keepdim=True)], 1)
+    assert torch.equal(out, ref)
+    assert torch.equal(m.generate(idx, 5, temperature=0, top_k=3), m.generate(idx, 5, top_k=1))  # top_k=1 is greedy too
+    assert inspect.signature(m.generate).parameters['temperature'].default == 1.0
+    assert 'temperature' in inspect.signature(Transformer.generate).parameters  # the same argument name there (0 = greedy)
 
 def test_too_long_input_and_bad_shapes_raise():
     m = _model()
@@ -108,9 +126,12 @@ def test_top_k_logits():
     with pytest.raises(ValueError, match='at least 1'): top_k_logits(z, 0)
 
 def test_tokenizer_and_batches():
-    tok = CharTokenizer('hello world')
-    assert tok.vocab_size == 8 and tok.decode(tok.encode('hold')) == 'hold'
-    with pytest.raises(ValueError, match='not in the vocabulary'): tok.encode('hex')
+    from learnkit.transformer import CharTokenizer as Shared
+    assert CharTokenizer is Shared  # one tokenizer for the library; learnkit.gpt.CharTokenizer still imports
+    tok = CharTokenizer('hello world', specials=())
+    assert tok.vocab_size == 8 and tok.encode('hold') == [3, 5, 4, 1] and tok.decode(tok.encode('hold')) == 'hold'
+    assert tok.decode(torch.tensor(tok.encode('hold'))) == 'hold'
+    with pytest.raises(ValueError, match='unknown characters'): tok.encode('hex')
     data = torch.arange(100)
     x, y = get_batch(data, 8, 5, generator=torch.Generator().manual_seed(0))
     assert x.shape == y.shape == (5, 8) and torch.equal(y, x + 1) and x.is_contiguous()
@@ -216,3 +237,108 @@ def test_block_is_torch_encoder_layer_with_norm_first_gelu_no_bias():
     x = torch.randn(3, 10, 32, dtype=torch.float64)
     mask = nn.Transformer.generate_square_subsequent_mask(10, dtype=torch.float64)
     torch.testing.assert_close(blk(x), ref(x, src_mask=mask, is_causal=True))
+
+def test_causal_attention_is_batch_first_like_nanogpt():
+    "CausalSelfAttention takes (B, T, C); run as plain MultiHeadAttention (no mask) it is torch's batch_first module."
+    utils.set_seed(3)
+    att = CausalSelfAttention(32, 4, bias=True).double()
+    assert att.batch_first
+    ref = nn.MultiheadAttention(32, 4, batch_first=True, dtype=torch.float64); ref.load_state_dict(att.state_dict())
+    x = torch.randn(2, 6, 32, dtype=torch.float64)
+    from learnkit.attention import MultiHeadAttention
+    torch.testing.assert_close(MultiHeadAttention.forward(att, x, x, x, need_weights=False)[0], ref(x, x, x, need_weights=False)[0])
+
+# --- nanoGPT checkpoints ------------------------------------------------------------------------------------------
+
+def _nano_state_dict(L=2, H=2, C=16, T=8, V=11, bias=True, seed=0):
+    "A state dict in nanoGPT's layout, written by hand (names and shapes of nanoGPT's model.py), random float64 values."
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64) * 0.3
+    wte = r(V, C)
+    sd = {'transformer.wte.weight': wte, 'transformer.wpe.weight': r(T, C)}
+    for i in range(L):
+        p = f'transformer.h.{i}.'
+        sd.update({p + 'ln_1.weight': 1 + r(C), p + 'attn.c_attn.weight': r(3 * C, C), p + 'attn.c_proj.weight': r(C, C),
+                   p + 'ln_2.weight': 1 + r(C), p + 'mlp.c_fc.weight': r(4 * C, C), p + 'mlp.c_proj.weight': r(C, 4 * C)})
+        if bias: sd.update({p + 'ln_1.bias': r(C), p + 'attn.c_attn.bias': r(3 * C), p + 'attn.c_proj.bias': r(C),
+                            p + 'ln_2.bias': r(C), p + 'mlp.c_fc.bias': r(4 * C), p + 'mlp.c_proj.bias': r(C)})
+    sd['transformer.ln_f.weight'] = 1 + r(C)
+    if bias: sd['transformer.ln_f.bias'] = r(C)
+    sd['lm_head.weight'] = wte  # tied, as nanoGPT saves it: both names, one tensor
+    return sd
+
+def _nano_logits(sd, idx, H):
+    "nanoGPT's forward computed directly from the packed weights: c_attn rows are q, k, v; attention by hand."
+    w = lambda k: sd.get(k)
+    C = sd['transformer.wte.weight'].shape[1]; B, T = idx.shape; D = C // H
+    L = 1 + max(int(k.split('.')[2]) for k in sd if k.startswith('transformer.h.'))
+    x = sd['transformer.wte.weight'][idx] + sd['transformer.wpe.weight'][:T]
+    future = torch.ones(T, T, dtype=torch.bool).triu(1)
+    for i in range(L):
+        p = f'transformer.h.{i}.'
+        h = F.layer_norm(x, (C,), w(p + 'ln_1.weight'), w(p + 'ln_1.bias'), 1e-5)
+        q, k, v = (t.view(B, T, H, D).transpose(1, 2) for t in F.linear(h, w(p + 'attn.c_attn.weight'), w(p + 'attn.c_attn.bias')).split(C, -1))
+        att = (q @ k.transpose(-2, -1) / D ** 0.5).masked_fill(future, float('-inf')).softmax(-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, C)
+        x = x + F.linear(y, w(p + 'attn.c_proj.weight'), w(p + 'attn.c_proj.bias'))
+        h = F.layer_norm(x, (C,), w(p + 'ln_2.weight'), w(p + 'ln_2.bias'), 1e-5)
+        x = x + F.linear(F.gelu(F.linear(h, w(p + 'mlp.c_fc.weight'), w(p + 'mlp.c_fc.bias'))), w(p + 'mlp.c_proj.weight'), w(p + 'mlp.c_proj.bias'))
+    return F.layer_norm(x, (C,), w('transformer.ln_f.weight'), w('transformer.ln_f.bias'), 1e-5) @ sd['lm_head.weight'].T
+
+@pytest.mark.parametrize('bias', [True, False])
+def test_from_nanogpt_gives_nanogpt_logits(bias):
+    sd = _nano_state_dict(bias=bias)
+    m = GPT.from_nanogpt(sd, n_head=2).double().eval()
+    assert (m.config.n_layer, m.config.n_head, m.config.n_embd, m.config.block_size, m.config.vocab_size, m.config.bias) == (2, 2, 16, 8, 11, bias)
+    idx = torch.randint(11, (3, 8), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(m(idx)[0], _nano_logits(sd, idx, 2))
+    assert m.lm_head.weight is m.transformer.wte.weight  # still tied after loading
+    with pytest.raises(AssertionError): torch.testing.assert_close(m(idx)[0], _nano_logits(sd, idx, 4))  # the heads matter
+
+def test_from_nanogpt_compiled_prefix_old_mask_buffer_and_checkpoint():
+    sd = _nano_state_dict()
+    old = {'_orig_mod.' + k: v for k, v in sd.items()}  # saved from a torch.compile'd model
+    for i in range(2): old[f'_orig_mod.transformer.h.{i}.attn.bias'] = torch.ones(8, 8).tril().view(1, 1, 8, 8)  # torch < 2.0 mask buffer
+    ckpt = {'model': old, 'model_args': dict(n_layer=2, n_head=2, n_embd=16, block_size=8, bias=True, vocab_size=11, dropout=0.0),
+            'iter_num': 5, 'best_val_loss': 1.0}
+    m = GPT.from_nanogpt(ckpt).double()  # n_head from model_args
+    idx = torch.randint(11, (2, 8), generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(m(idx)[0], _nano_logits(sd, idx, 2))
+
+def test_to_nanogpt_round_trip_and_names():
+    m = _model(bias=True).double()
+    sd = m.to_nanogpt()
+    assert 'transformer.h.0.attn.c_attn.weight' in sd and 'transformer.h.1.attn.c_proj.bias' in sd and 'lm_head.weight' in sd
+    assert not any('in_proj' in k or 'out_proj' in k for k in sd)
+    assert set(sd) == set(_nano_state_dict(L=2, bias=True))  # exactly nanoGPT's names
+    assert sd['transformer.h.0.attn.c_attn.weight'].shape == (96, 32)  # (3C, C), no transpose
+    idx = torch.randint(11, (2, 16), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad(): torch.testing.assert_close(_nano_logits(sd, idx, 2), m(idx)[0])
+    back = GPT.from_nanogpt(m.to_nanogpt(checkpoint=True)).double().eval()
+    with torch.no_grad(): torch.testing.assert_close(back(idx)[0], m(idx)[0])
+
+def test_from_nanogpt_errors_are_named():
+    sd = _nano_state_dict()
+    with pytest.raises(ValueError, match='n_head'): GPT.from_nanogpt(sd)
+    bad = dict(sd); bad['lm_head.weight'] = bad['lm_head.weight'] + 1
+    with pytest.raises(ValueError, match='ties'): GPT.from_nanogpt(bad, n_head=2)
+    bad = dict(sd); del bad['transformer.h.1.mlp.c_fc.weight']
+    with pytest.raises(ValueError, match='missing'): GPT.from_nanogpt(bad, n_head=2)
+    with pytest.raises(ValueError, match='shape mismatch'): GPT.from_nanogpt(sd, GPTConfig(block_size=9, vocab_size=11, n_layer=2, n_head=2, n_embd=16, bias=True))
+    with pytest.raises(ValueError, match='not a nanoGPT state dict'): GPT.from_nanogpt({'foo': torch.zeros(1)}, n_head=2)
+
+def test_loads_into_nanogpt_model_when_its_source_is_available(tmp_path):
+    "With NANOGPT_MODEL_PY pointing at nanoGPT's model.py (not part of this repository), both directions agree with nanoGPT itself."
+    import os, importlib.util
+    path = os.environ.get('NANOGPT_MODEL_PY')
+    if not path or not os.path.exists(path): pytest.skip('set NANOGPT_MODEL_PY to nanoGPT\'s model.py to run against nanoGPT itself')
+    spec = importlib.util.spec_from_file_location('nanogpt_model', path); nano = importlib.util.module_from_spec(spec); spec.loader.exec_module(nano)
+    for bias in (True, False):
+        utils.set_seed(4)
+        ref = nano.GPT(nano.GPTConfig(block_size=16, vocab_size=11, n_layer=2, n_head=2, n_embd=32, dropout=0.0, bias=bias)).double().eval()
+        ours = GPT.from_nanogpt(ref.state_dict(), n_head=2).double().eval()
+        idx = torch.randint(11, (3, 16))
+        with torch.no_grad():
+            torch.testing.assert_close(ours(idx)[0], ref(idx, idx)[0])  # with targets nanoGPT returns every position's logits
+            ref2 = nano.GPT(ref.config).double().eval(); ref2.load_state_dict(ours.to_nanogpt())
+            torch.testing.assert_close(ref2(idx, idx)[0], ours(idx)[0])
