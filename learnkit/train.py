@@ -116,12 +116,27 @@ def _check_loss(loss, step, split='train'):
         raise FloatingPointError(f"the training loss is {loss.item()} at step {step}; try a lower learning rate or grad_clip")
 
 # %% ../nbs/04_train.ipynb #8c082fa9
+def _dist() -> tuple[int, int]:
+    "(rank, world size) when torch.distributed is initialised (e.g. under `torchrun`), else (0, 1)."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def _global_mean(x:float) -> float:
+    "The mean of `x` over all processes of the process group (`x` itself with one process)."
+    rank, world = _dist()
+    if world == 1: return x
+    import torch.distributed as dist
+    dev = torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else 'cpu'
+    t = torch.tensor([x], dtype=torch.float64, device=dev); dist.all_reduce(t)
+    return t.item() / world
+
 @torch.no_grad()
 def _estimate(loss_fn, split, n):
     total = 0.0
     for _ in range(n):
         loss = loss_fn(split); _check_loss(loss, 0, split); total += loss.item()
-    return total / n
+    return _global_mean(total / n)
 
 def fit(loss_fn:Callable, # loss_fn(split) draws one batch of split 'train' or 'val' and returns its mean loss (a scalar tensor)
         opt:torch.optim.Optimizer, # the optimizer; its parameters are the ones trained (and clipped)
@@ -131,13 +146,14 @@ def fit(loss_fn:Callable, # loss_fn(split) draws one batch of split 'train' or '
         grad_clip:float|None=None, # clip the gradient's total norm to this before each step (`clip_grad_norm_`)
         sched=None, # a learning-rate scheduler, stepped once after every optimizer step
         model:nn.Module|None=None, # when given, switched to eval() for evaluations and back to train()
-        live:bool=True, # show progress: bar and live plot in Jupyter, a few printed lines elsewhere
+        live:bool=True, # show progress: bar and live plot in Jupyter, a few printed lines elsewhere (rank 0 only)
        ) -> History: # every loss measured, and the wall time
     "Train for `n_steps` optimizer steps on batches from `loss_fn('train')`, evaluating train and val losses on the way."
+    # under torch.distributed every loss recorded is the mean over the processes, and only rank 0 shows progress
     _check_args(loss_fn, opt, n_steps, eval_every, eval_iters, grad_clip, sched, model)
     params = [p for g in opt.param_groups for p in g['params']]
     n_evals = 1 + n_steps // eval_every + (n_steps % eval_every != 0)
-    hist, show, start = History(), _Display(n_steps, n_evals, live), time.perf_counter()
+    hist, show, start = History(), _Display(n_steps, n_evals, live and _dist()[0] == 0), time.perf_counter()
     def evaluate(step):
         if model is not None: model.eval()
         hist.eval_steps.append(step)
@@ -155,7 +171,7 @@ def fit(loss_fn:Callable, # loss_fn(split) draws one batch of split 'train' or '
         if grad_clip is not None: nn.utils.clip_grad_norm_(params, grad_clip)
         opt.step()
         if sched is not None: sched.step()
-        hist.steps.append(step); hist.train_loss.append(loss.item())
+        hist.steps.append(step); hist.train_loss.append(_global_mean(loss.item()))
         show.step(step, hist)
         if step % eval_every == 0 or step == n_steps: evaluate(step)
     hist.seconds = time.perf_counter() - start
