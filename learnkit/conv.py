@@ -10,6 +10,7 @@ __all__ = ['conv_out_size', 'conv2d_naive', 'conv2d', 'max_pool2d', 'Conv2d', 'M
 # %% ../nbs/20_cnn.ipynb #723b869f
 import math, torch, torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 from einops import rearrange
 from typing import List, Optional, Tuple
 
@@ -109,20 +110,75 @@ def conv2d_naive(input:torch.Tensor, # (B, C_in, H, W) images
     return out if bias is None else out + bias.view(1, O, 1, 1)
 
 # %% ../nbs/20_cnn.ipynb #53afec6e
-def _conv2d_mm(input:torch.Tensor, weight:torch.Tensor, bias:Optional[torch.Tensor], stride:Tuple[int, int],
-               pad:List[int], dilation:Tuple[int, int], groups:int) -> torch.Tensor:
-    "The `unfold` convolution on checked arguments; `pad` is [top, bottom, left, right]. Plain torch calls, so TorchScript compiles it."
-    if pad[0] != pad[1] or pad[2] != pad[3]:  # uneven padding ('same' with an even kernel): pad first, unfold without
-        input, pad = F.pad(input, [pad[2], pad[3], pad[0], pad[1]]), [0, 0, 0, 0]
-    B, O, kh, kw = input.shape[0], weight.shape[0], weight.shape[2], weight.shape[3]
-    Ho = (input.shape[2] + 2*pad[0] - dilation[0]*(kh - 1) - 1) // stride[0] + 1
-    cols = F.unfold(input, [kh, kw], dilation=dilation, padding=[pad[0], pad[2]], stride=stride)  # (B, C_in*kH*kW, L)
+def _windows(input:torch.Tensor, kernel_size:Tuple[int, int], stride:Tuple[int, int], pad:List[int], dilation:Tuple[int, int]) -> torch.Tensor:
+    "`F.unfold`'s columns (B, C*kH*kW, H_out*W_out), from two `Tensor.unfold` views and one copy; `pad` is [top, bottom, left, right] (negative: crop)."
+    if pad[0] != 0 or pad[1] != 0 or pad[2] != 0 or pad[3] != 0: input = F.pad(input, [pad[2], pad[3], pad[0], pad[1]])
+    v = input.unfold(2, dilation[0]*(kernel_size[0] - 1) + 1, stride[0]).unfold(3, dilation[1]*(kernel_size[1] - 1) + 1, stride[1])
+    v = v[:, :, :, :, ::dilation[0], ::dilation[1]]                            # (B, C, H_out, W_out, kH, kW): a view
+    B, C, Ho, Wo = v.shape[0], v.shape[1], v.shape[2], v.shape[3]
+    return v.permute(0, 1, 4, 5, 2, 3).reshape(B, C * kernel_size[0] * kernel_size[1], Ho * Wo)  # the one copy
+
+def _conv2d_cols(input:torch.Tensor, weight:torch.Tensor, bias:Optional[torch.Tensor], stride:Tuple[int, int],
+                 pad:List[int], dilation:Tuple[int, int], groups:int) -> Tuple[torch.Tensor, torch.Tensor]:
+    "The `unfold` convolution on checked arguments: the output (B, C_out, H_out, W_out) and the columns (B*G, C_in/G*kH*kW, L) it multiplied."
+    B, O = input.shape[0], weight.shape[0]
+    cols = _windows(input, (weight.shape[2], weight.shape[3]), stride, pad, dilation)  # (B, C_in*kH*kW, L)
+    Ho = (input.shape[2] + pad[0] + pad[1] - dilation[0]*(weight.shape[2] - 1) - 1) // stride[0] + 1
     cols = cols.reshape(B * groups, cols.shape[1] // groups, cols.shape[2])      # (B*G, C_in/G*kH*kW, L): a view
     kernels = weight.reshape(1, groups, O // groups, -1).expand(B, -1, -1, -1)  # (B, G, C_out/G, C_in/G*kH*kW): a view
     kernels = kernels.reshape(B * groups, O // groups, -1)                      # still a view when groups == 1
     if bias is None: out = torch.bmm(kernels, cols)
     else: out = torch.baddbmm(bias.reshape(1, groups, O // groups, 1).expand(B, -1, -1, -1).reshape(B * groups, O // groups, 1), kernels, cols)
-    return out.reshape(B, O, Ho, -1)                                            # (B, C_out, H_out, W_out)
+    return out.reshape(B, O, Ho, -1), cols                                      # (B, C_out, H_out, W_out)
+
+def _conv2d_mm(input:torch.Tensor, weight:torch.Tensor, bias:Optional[torch.Tensor], stride:Tuple[int, int],
+               pad:List[int], dilation:Tuple[int, int], groups:int) -> torch.Tensor:
+    "The `unfold` convolution on checked arguments, autograd's own backward; plain torch calls, so TorchScript compiles it."
+    return _conv2d_cols(input, weight, bias, stride, pad, dilation, groups)[0]
+
+
+# %% ../nbs/20_cnn.ipynb #fc71251f
+def _conv2d_input_grad(grad:torch.Tensor, weight:torch.Tensor, in_size:List[int], stride:Tuple[int, int], pad:List[int],
+                       dilation:Tuple[int, int], groups:int) -> torch.Tensor:
+    "dL/dinput: the full cross-correlation of the output gradient (zeros inserted between its values for a stride) with the flipped, transposed kernels."
+    B, O, Ho, Wo = grad.shape
+    C, kh, kw = weight.shape[1] * groups, weight.shape[2], weight.shape[3]
+    flipped = weight.conj().reshape(groups, O // groups, C // groups, kh, kw).transpose(1, 2).reshape(C, O // groups, kh, kw).flip([2, 3])
+    if stride[0] > 1 or stride[1] > 1:  # dilate the gradient: output (i, j) sat at padded input (i*s, j*s)
+        dilated = grad.new_zeros(B, O, (Ho - 1)*stride[0] + 1, (Wo - 1)*stride[1] + 1)
+        dilated[:, :, ::stride[0], ::stride[1]] = grad
+        grad = dilated
+    full = [dilation[0]*(kh - 1) - pad[0], in_size[0] + pad[0] - (Ho - 1)*stride[0] - 1,  # 'full' padding: every tap that
+            dilation[1]*(kw - 1) - pad[2], in_size[1] + pad[2] - (Wo - 1)*stride[1] - 1]  # touched a pixel, minus the forward's
+    n = max(1, (1 << 18) // (O * kh * kw * in_size[0] * in_size[1]))  # images per chunk: about 1 MB of columns stays in the cache
+    out = grad.new_empty(B, C, in_size[0], in_size[1])
+    for i in range(0, B, n): out[i:i + n] = _conv2d_cols(grad[i:i + n], flipped, None, (1, 1), full, dilation, groups)[0]
+    return out
+
+class _Conv2dFn(torch.autograd.Function):
+    "`conv2d` with the backward pass derived in the lesson: the input gradient a full convolution, the weight gradient one matmul of the saved columns."
+    @staticmethod
+    def forward(ctx, input, weight, bias, stride, pad, dilation, groups):
+        "The `unfold` forward pass; keeps the columns for the weight gradient."
+        out, cols = _conv2d_cols(input, weight, bias, stride, pad, dilation, groups)
+        ctx.save_for_backward(cols, weight)
+        ctx.conf = (list(input.shape[2:]), stride, pad, dilation, groups, bias is not None)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        "Gradients for input, weight and bias (none for the int arguments)."
+        cols, weight = ctx.saved_tensors
+        in_size, stride, pad, dilation, groups, has_bias = ctx.conf
+        B, O = grad.shape[0], grad.shape[1]
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]: gx = _conv2d_input_grad(grad, weight, in_size, stride, pad, dilation, groups)
+        if ctx.needs_input_grad[1]:  # sum over images b of G_b C_b^T: one batched matmul and a sum
+            gw = torch.bmm(grad.reshape(B * groups, O // groups, -1), cols.conj().transpose(1, 2))  # conj: a no-op for real numbers
+            gw = gw.reshape(B, O, -1).sum(0).reshape(weight.shape)
+        if has_bias and ctx.needs_input_grad[2]: gb = grad.sum((0, 2, 3))
+        return gx, gw, gb, None, None, None, None
 
 def conv2d(input:torch.Tensor, # (B, C_in, H, W) images
            weight:torch.Tensor, # (C_out, C_in/groups, kH, kW) kernels
@@ -132,9 +188,10 @@ def conv2d(input:torch.Tensor, # (B, C_in, H, W) images
            dilation:int|tuple=1, # spacing between kernel taps: int or (dH, dW)
            groups:int=1, # split the channels into this many independent convolutions (`groups=C_in`: depthwise)
           ) -> torch.Tensor: # (B, C_out, H_out, W_out)
-    "2-D convolution (cross-correlation) like `F.conv2d`, as one batched matrix multiply: `unfold` the windows into columns, multiply by the kernels."
+    "2-D convolution (cross-correlation) like `F.conv2d`: `unfold` and one batched matmul forward; backward, a full convolution with the flipped kernels and one matmul."
     k, s, pad, d = _check_conv(input, weight, bias, stride, padding, dilation, groups, 'conv2d')
-    return _conv2d_mm(input, weight, bias, s, pad, d, groups)
+    return _Conv2dFn.apply(input, weight, bias, s, pad, d, groups)
+
 
 # %% ../nbs/20_cnn.ipynb #ff29f12c
 def _pool_size(size:int, k:int, s:int, p:int, d:int, ceil_mode:bool) -> int:
@@ -221,9 +278,10 @@ class Conv2d(nn.Module):
         pad = self._pad
         if self.padding_mode != 'zeros':  # reflect/replicate/circular: pad the input first, as torch does
             input, pad = F.pad(input, [pad[2], pad[3], pad[0], pad[1]], mode=self.padding_mode), [0, 0, 0, 0]
-        if not torch.jit.is_scripting():  # named errors in Python; a scripted layer leaves them to torch
-            _check_conv(input, self.weight, self.bias, self.stride, pad, self.dilation, self.groups, 'Conv2d')
-        return _conv2d_mm(input, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+        if torch.jit.is_scripting():  # TorchScript cannot compile an autograd.Function: autograd's own backward
+            return _conv2d_mm(input, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+        _check_conv(input, self.weight, self.bias, self.stride, pad, self.dilation, self.groups, 'Conv2d')  # named errors
+        return _Conv2dFn.apply(input, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         "The arguments shown when the layer is printed, like `nn.Conv2d`'s."

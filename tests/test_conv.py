@@ -294,3 +294,81 @@ def test_conv_modules_export_like_torch():
     torch.testing.assert_close(ep.module()(x), m(x))
 
 
+
+
+# The backward pass derived in the lesson (issue 16): input gradient = full convolution of the output gradient with the
+# flipped kernels (zeros inserted for a stride), weight gradient = one matmul of the saved columns, in an autograd.Function.
+_BACKWARD_CASES = [dict(), dict(padding=1), dict(stride=2), dict(stride=(2, 3), padding=(1, 2)), dict(stride=3, padding=2),
+                   dict(padding='same'), dict(padding='same', dilation=2), dict(padding='valid', dilation=(2, 1)),
+                   dict(groups=2, padding=1), dict(groups=4, stride=2), dict(dilation=2, stride=2, padding=3),
+                   dict(padding=3)]  # padding wider than the kernel: the 'full' padding of the backward is negative (a crop)
+
+
+@pytest.mark.parametrize('case', range(len(_BACKWARD_CASES)))
+def test_conv2d_backward_gradcheck(case):
+    "torch.autograd.gradcheck (float64 finite differences) on the hand-written backward, for input, weight and (every other case) bias."
+    kw, bias = _BACKWARD_CASES[case], case % 2 == 0
+    gen = torch.Generator().manual_seed(case)
+    x, w = _leaf(1, 4, 6, 7, gen=gen), _leaf(4, 4 // kw.get('groups', 1), 3, 2, gen=gen)
+    b = _leaf(4, gen=gen) if bias else None
+    assert torch.autograd.gradcheck(lambda x, w, *b: conv2d(x, w, *(b or [None]), **kw), (x, w) + ((b,) if bias else ()))
+
+
+@pytest.mark.parametrize('kw', _BACKWARD_CASES)
+@pytest.mark.parametrize('bias', [True, False])
+def test_conv2d_backward_matches_torch(kw, bias):
+    "Forward and both gradients against F.conv2d (float64), with the backward pass our autograd.Function's own."
+    gen = torch.Generator().manual_seed(7)
+    x, w = _leaf(3, 4, 11, 9, gen=gen), _leaf(6 if kw.get('groups', 1) != 4 else 8, 4 // kw.get('groups', 1), 3, 3, gen=gen)
+    b = _leaf(w.shape[0], gen=gen) if bias else None
+    out = conv2d(x, w, b, **kw)
+    assert type(out.grad_fn).__name__ == '_Conv2dFnBackward'  # not autograd's fold
+    ours, g_ours = _grads(lambda x, w, b: conv2d(x, w, b, **kw), x, w, b)
+    ref, g_ref = _grads(lambda x, w, b: F.conv2d(x, w, b, **kw), x, w, b)
+    torch.testing.assert_close(ours, ref)
+    for a, e in zip(g_ours, g_ref):
+        if e is not None: torch.testing.assert_close(a, e)
+
+
+def test_conv2d_backward_only_what_is_needed_and_float32():
+    "Gradients for the input alone or the weight alone, float32 within float32 rounding of torch's."
+    gen = torch.Generator().manual_seed(1)
+    x, w = torch.randn(8, 16, 28, 28, generator=gen), torch.randn(32, 16, 3, 3, generator=gen) / 12
+    g = torch.randn(8, 32, 14, 14, generator=gen)
+    xg = x.clone().requires_grad_()
+    gx = torch.autograd.grad(conv2d(xg, w, stride=2, padding=1), xg, g)[0]
+    torch.testing.assert_close(gx, torch.nn.grad.conv2d_input(x.shape, w, g, stride=2, padding=1), atol=1e-4, rtol=1e-4)
+    wg = w.clone().requires_grad_()
+    gw = torch.autograd.grad(conv2d(x, wg, stride=2, padding=1), wg, g)[0]
+    torch.testing.assert_close(gw, torch.nn.grad.conv2d_weight(x, w.shape, g, stride=2, padding=1), atol=1e-3, rtol=1e-4)
+
+
+def test_conv2d_complex_gradients_like_torch():
+    "Complex inputs: the backward conjugates the kernels and the columns, as torch's does."
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 3, 6, 7, dtype=torch.complex128, generator=gen).requires_grad_()
+    w = torch.randn(4, 3, 3, 2, dtype=torch.complex128, generator=gen).requires_grad_()
+    ga = torch.autograd.grad(conv2d(x, w, stride=2, padding=1).abs().sum(), (x, w))
+    gb = torch.autograd.grad(F.conv2d(x, w, stride=2, padding=1).abs().sum(), (x, w))
+    for a, b in zip(ga, gb): torch.testing.assert_close(a, b)
+
+
+def test_conv2d_double_backward_is_a_loud_error():
+    "The hand-written backward is not itself differentiable: a second derivative raises instead of silently being wrong."
+    x, w = torch.randn(1, 1, 5, 5, dtype=torch.float64, requires_grad=True), torch.randn(1, 1, 3, 3, dtype=torch.float64, requires_grad=True)
+    gx, = torch.autograd.grad(conv2d(x, w).square().sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError):
+        torch.autograd.grad(gx.sum(), w)
+
+
+def test_conv2d_module_uses_the_derived_backward():
+    "Conv2d trains through the same autograd.Function, with nn.Conv2d's gradients."
+    torch.manual_seed(3)
+    ours, theirs = Conv2d(3, 6, 3, stride=2, padding=1, groups=3, dtype=torch.float64), nn.Conv2d(3, 6, 3, stride=2, padding=1, groups=3, dtype=torch.float64)
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 3, 9, 9, dtype=torch.float64)
+    out = ours(x)
+    assert type(out.grad_fn).__name__ == '_Conv2dFnBackward'
+    for a, b in zip(torch.autograd.grad(out.square().sum(), list(ours.parameters())),
+                    torch.autograd.grad(theirs(x).square().sum(), list(theirs.parameters()))):
+        torch.testing.assert_close(a, b)
