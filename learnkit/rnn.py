@@ -1,4 +1,4 @@
-"""Read a surname one letter at a time with a recurrent net built from autograd alone, learn why its gradients vanish or explode through time, clip them, batch names of different lengths, then switch to torch's fused `nn.RNN` and `nn.GRU` and classify 18 languages.
+"""Read a surname one letter at a time with a recurrent net built from autograd alone, learn why its gradients vanish or explode through time, clip them, batch names of different lengths, switch to torch's fused `nn.RNN` and `nn.GRU` and classify 18 languages; then build the GRU and LSTM cells for a task the vanilla RNN cannot learn, write new names one letter at a time, and compare the RNN with a WaveNet-style causal convolution.
 
 Docs: https://learnkit.github.io/learnkit/rnn.html.md"""
 
@@ -12,7 +12,7 @@ from typing import Iterable
 
 # %% auto #0
 __all__ = ['VOCAB', 'normalize_name', 'encode_name', 'RNNCell', 'clip_grad_norm_', 'pad_names', 'RNN', 'NameClassifier',
-           'predict']
+           'predict', 'GRUCell', 'LSTMCell']
 
 # %% ../nbs/40_rnn.ipynb #e588700c
 VOCAB = "abcdefghijklmnopqrstuvwxyz '-"  # what a normalised name may contain: 26 letters, space, apostrophe, hyphen
@@ -282,6 +282,88 @@ def predict(name:str, # a surname, e.g. 'Nakamura'
     model.train(was_training)
     top = p.topk(min(k, len(p)))
     return [(model.classes[i], v) for v, i in zip(top.values.tolist(), top.indices.tolist())]
+
+# %% ../nbs/40_rnn.ipynb #57e988fc
+def _step_input(cell:str, input:torch.Tensor, hx:torch.Tensor|None, input_size:int, hidden_size:int, what:str='hx') -> tuple:
+    "Check one step's input and state like torch's cells: (input as (B, input_size), state as (B, hidden_size) or None, batched)."
+    if input.dim() not in (1, 2) or input.shape[-1] != input_size:
+        raise ValueError(f"{cell} expects input of shape (batch, {input_size}) or ({input_size},), got {tuple(input.shape)}")
+    batched = input.dim() == 2
+    x = input if batched else input[None]
+    if hx is None: return x, None, batched
+    want = (x.shape[0], hidden_size) if batched else (hidden_size,)
+    if tuple(hx.shape) != want: raise ValueError(f"{cell} expects {what} of shape {want} for input of shape {tuple(input.shape)}, got {tuple(hx.shape)}")
+    return x, (hx if batched else hx[None]), batched
+
+class GRUCell(nn.Module):
+    "One GRU step with `nn.GRUCell`'s arguments, parameter names, shapes (reset, update, new stacked) and initialisation."
+    def __init__(self,
+                 input_size:int, # features per step
+                 hidden_size:int, # size of the hidden state
+                 bias:bool=True, # learn `bias_ih` and `bias_hh`
+                 device=None, dtype=None): # where and in which float type to create the parameters
+        "Create `weight_ih` (3H, input), `weight_hh` (3H, H) and the biases like `nn.GRUCell(input_size, hidden_size, bias)`, uniform in ±1/sqrt(hidden_size)."
+        super().__init__()
+        self.input_size, self.hidden_size, kw = input_size, hidden_size, dict(device=device, dtype=dtype)
+        self.weight_ih = nn.Parameter(torch.empty(3 * hidden_size, input_size, **kw))
+        self.weight_hh = nn.Parameter(torch.empty(3 * hidden_size, hidden_size, **kw))
+        self.bias_ih = nn.Parameter(torch.empty(3 * hidden_size, **kw)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(3 * hidden_size, **kw)) if bias else None
+        _init_uniform(self, hidden_size)
+
+    def forward(self,
+                input:torch.Tensor, # (B, input_size) or (input_size,): one step
+                hx:torch.Tensor|None=None, # (B, hidden_size) or (hidden_size,): the previous state; zeros if None
+               ) -> torch.Tensor: # the next state, shaped like hx
+        "The next hidden state: torch's reset-after GRU, `h' = (1 - z) * n + z * h` with z the share kept."
+        x, hx, batched = _step_input('GRUCell', input, hx, self.input_size, self.hidden_size)
+        if hx is None: hx = x.new_zeros(x.shape[0], self.hidden_size)
+        i_r, i_z, i_n = F.linear(x, self.weight_ih, self.bias_ih).chunk(3, -1)  # the input's share of reset, update, proposal
+        h_r, h_z, h_n = F.linear(hx, self.weight_hh, self.bias_hh).chunk(3, -1)  # the state's share, b_hn included
+        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+        n = torch.tanh(i_n + r * h_n)  # reset after the matmul, as torch and cuDNN do
+        h = (1 - z) * n + z * hx
+        return h if batched else h[0]
+
+    def extra_repr(self) -> str:
+        "The arguments, as the module's repr shows them."
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
+
+# %% ../nbs/40_rnn.ipynb #4454d3d6
+class LSTMCell(nn.Module):
+    "One LSTM step with `nn.LSTMCell`'s arguments, parameter names, shapes (input, forget, cell, output gates stacked) and initialisation."
+    def __init__(self,
+                 input_size:int, # features per step
+                 hidden_size:int, # size of the hidden and the cell state
+                 bias:bool=True, # learn `bias_ih` and `bias_hh`
+                 device=None, dtype=None): # where and in which float type to create the parameters
+        "Create `weight_ih` (4H, input), `weight_hh` (4H, H) and the biases like `nn.LSTMCell(input_size, hidden_size, bias)`, uniform in ±1/sqrt(hidden_size)."
+        super().__init__()
+        self.input_size, self.hidden_size, kw = input_size, hidden_size, dict(device=device, dtype=dtype)
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size, **kw))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size, **kw))
+        self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size, **kw)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size, **kw)) if bias else None
+        _init_uniform(self, hidden_size)
+
+    def forward(self,
+                input:torch.Tensor, # (B, input_size) or (input_size,): one step
+                hx:tuple|None=None, # (h, c), each (B, hidden_size) or (hidden_size,); zeros if None
+               ) -> tuple: # (h', c'), shaped like hx
+        "The next (h, c): `c' = f * c + i * g`, `h' = o * tanh(c')`, gates in torch's order i, f, g, o."
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise ValueError(f"LSTMCell expects hx as a pair (h, c), got {type(hx).__name__}")
+        x, h, batched = _step_input('LSTMCell', input, None if hx is None else hx[0], self.input_size, self.hidden_size, 'h')
+        _, c, _ = _step_input('LSTMCell', input, None if hx is None else hx[1], self.input_size, self.hidden_size, 'c')
+        if h is None: h = c = x.new_zeros(x.shape[0], self.hidden_size)
+        i, f, g, o = (F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)).chunk(4, -1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return (h, c) if batched else (h[0], c[0])
+
+    def extra_repr(self) -> str:
+        "The arguments, as the module's repr shows them."
+        return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
 
 # %% ../nbs/40_rnn.ipynb #d4979991
 import numpy as np

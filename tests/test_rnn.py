@@ -1,10 +1,10 @@
-"Tests of learnkit.rnn against torch: RNNCell, RNN (weights copied both ways), clip_grad_norm_, the name encoding and classifier, bad input."
+"Tests of learnkit.rnn against torch: RNNCell, GRUCell, LSTMCell, RNN (weights copied both ways), clip_grad_norm_, the name encoding and classifier, bad input."
 import math
 import pytest, torch, torch.nn.functional as F
 from torch import nn
 from hypothesis import given, settings, strategies as st
 from learnkit.rnn import (VOCAB, normalize_name, encode_name, pad_names, RNNCell, RNN, clip_grad_norm_,
-                          NameClassifier, predict)
+                          NameClassifier, predict, GRUCell, LSTMCell)
 
 D = torch.float64
 
@@ -326,3 +326,64 @@ def test_rnn_input_dtype_mismatch_is_torchs_error():
     with pytest.raises(ValueError) as ref: nn.RNN(5, 4)(x)
     with pytest.raises(ValueError) as got: RNN(5, 4)(x)
     assert str(got.value) == str(ref.value)
+
+
+@pytest.mark.parametrize('bias', [True, False])
+@pytest.mark.parametrize('batched', [True, False])
+def test_grucell_matches_torch_forward_and_backward(bias, batched):
+    "Weights copied from ours to nn.GRUCell (float64): the same next state, input/state gradients and parameter gradients."
+    gen = torch.Generator().manual_seed(3 + bias + 2 * batched)
+    ours, ref = GRUCell(5, 7, bias=bias, dtype=D), nn.GRUCell(5, 7, bias=bias, dtype=D)
+    assert [(n, p.shape) for n, p in ours.named_parameters()] == [(n, p.shape) for n, p in ref.named_parameters()]
+    ref.load_state_dict(ours.state_dict())
+    shp = (3,) if batched else ()
+    x, h = torch.randn(*shp, 5, generator=gen, dtype=D, requires_grad=True), torch.randn(*shp, 7, generator=gen, dtype=D, requires_grad=True)
+    (o1,), g1 = _grads(ours, x, h); p1 = _param_grads(ours)
+    (o2,), g2 = _grads(ref, x, h); p2 = _param_grads(ref)
+    torch.testing.assert_close(o1, o2)
+    for a, b in zip(g1, g2): torch.testing.assert_close(a, b)
+    for n in p1: torch.testing.assert_close(p1[n], p2[n])
+
+
+@pytest.mark.parametrize('bias', [True, False])
+@pytest.mark.parametrize('batched', [True, False])
+def test_lstmcell_matches_torch_forward_and_backward(bias, batched):
+    "Weights copied from nn.LSTMCell to ours (float64): the same (h, c), and the same gradients for x, h, c and every parameter."
+    gen = torch.Generator().manual_seed(11 + bias + 2 * batched)
+    ours, ref = LSTMCell(4, 6, bias=bias, dtype=D), nn.LSTMCell(4, 6, bias=bias, dtype=D)
+    assert [(n, p.shape) for n, p in ours.named_parameters()] == [(n, p.shape) for n, p in ref.named_parameters()]
+    ours.load_state_dict(ref.state_dict())
+    shp = (2,) if batched else ()
+    x, h, c = [torch.randn(*shp, n, generator=gen, dtype=D, requires_grad=True) for n in (4, 6, 6)]
+    o1, g1 = _grads(lambda x, h, c: ours(x, (h, c)), x, h, c); p1 = _param_grads(ours)
+    o2, g2 = _grads(lambda x, h, c: ref(x, (h, c)), x, h, c); p2 = _param_grads(ref)
+    for a, b in zip(o1 + g1, o2 + g2): torch.testing.assert_close(a, b)
+    for n in p1: torch.testing.assert_close(p1[n], p2[n])
+
+
+def test_gated_cells_default_state_unroll_and_init():
+    "hx=None is zeros; unrolled over a sequence the cells match nn.GRU / nn.LSTM; every parameter uniform in ±1/sqrt(H)."
+    gru, lstm = GRUCell(3, 5, dtype=D), LSTMCell(3, 5, dtype=D)
+    tg, tl = nn.GRU(3, 5, dtype=D), nn.LSTM(3, 5, dtype=D)
+    tg.load_state_dict({f'{n}_l0': p for n, p in gru.state_dict().items()}); tl.load_state_dict({f'{n}_l0': p for n, p in lstm.state_dict().items()})
+    xs = torch.randn(6, 2, 3, dtype=D)
+    h, hc = None, None
+    for x in xs: h, hc = gru(x, h), lstm(x, hc)
+    torch.testing.assert_close(h, tg(xs)[1][0]); torch.testing.assert_close(hc[0], tl(xs)[1][0][0]); torch.testing.assert_close(hc[1], tl(xs)[1][1][0])
+    torch.testing.assert_close(gru(xs[0]), gru(xs[0], torch.zeros(2, 5, dtype=D)))
+    for a, b in zip(lstm(xs[0]), lstm(xs[0], (torch.zeros(2, 5, dtype=D), torch.zeros(2, 5, dtype=D)))): torch.testing.assert_close(a, b)
+    for m in (GRUCell(10, 400), LSTMCell(10, 400)):
+        assert all(p.abs().max() <= 1 / 20 for p in m.parameters()) and m.weight_hh.abs().max() > 0.9 / 20
+
+
+def test_gated_cells_signature_and_errors():
+    import inspect
+    for cls, ref in ((GRUCell, nn.GRUCell), (LSTMCell, nn.LSTMCell)):
+        assert list(inspect.signature(cls.__init__).parameters) == list(inspect.signature(ref.__init__).parameters)
+        m, r = cls(3, 4, device='meta', dtype=torch.float16), ref(3, 4, device='meta', dtype=torch.float16)
+        assert {(n, p.device.type, p.dtype) for n, p in m.named_parameters()} == {(n, p.device.type, p.dtype) for n, p in r.named_parameters()}
+    with pytest.raises(ValueError, match=r'GRUCell expects input of shape \(batch, 3\).*got \(2, 5\)'): GRUCell(3, 4)(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match=r'hx of shape \(2, 4\)'): GRUCell(3, 4)(torch.zeros(2, 3), torch.zeros(2, 3))
+    with pytest.raises(ValueError, match=r'LSTMCell expects hx'): LSTMCell(3, 4)(torch.zeros(2, 3), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match=r'c of shape \(2, 4\)'): LSTMCell(3, 4)(torch.zeros(2, 3), (torch.zeros(2, 4), torch.zeros(2, 5)))
+    assert LSTMCell(3, 4)(torch.zeros(3))[1].shape == nn.LSTMCell(3, 4)(torch.zeros(3))[1].shape == (4,)
