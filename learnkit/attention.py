@@ -239,7 +239,8 @@ class MultiHeadAttention(nn.Module):
             mask = self._mask(attn_mask, key_padding_mask, is_causal, B, L, S, q.dtype, q.device)
             s = (q * self.head_dim ** -0.5) @ k.mT  # torch scales q first
             if mask is not None: s = s + mask
-            # torch's rows with every key masked: nan when it returns the weights, zeros (its fused kernel) when not
+            # torch's rows with every key masked: nan when it returns the weights, zeros (its fused kernel) when not,
+            # except nan in nn.MultiheadAttention's inference fast path (eval, no grad, self-attention), which we do not copy
             w = s.softmax(-1) if need_weights else _softmax_rows(s)
             if self.store_weights: self.attn_weights = w.detach()
             if p > 0: w = F.dropout(w, p)
