@@ -541,7 +541,7 @@ class BatchNorm2d(BatchNorm1d):
 
 # %% ../nbs/30_batchnorm.ipynb #0f810934
 import numpy as np, torch.nn.functional as F
-from .exercises import answer_key, build_key
+from .exercises import answer_key, build_key, compare_output, ExerciseFailed
 
 def _rand(*shape, seed=0, dtype=torch.float32):
     "The keys' own random inputs, from their own numpy generator: checking leaves the lesson's random stream alone."
@@ -618,4 +618,51 @@ build_key('norm.bn_backward', reference=_autograd_bn_dx,
 answer_key('norm.ln_from_bn', lambda ns: F.layer_norm(ns['test_x'], ns['test_x'].shape[-1:]),
            wrong=['F.batch_norm(test_x, None, None, training=True)', 'F.batch_norm(test_x.T, None, None, training=True)',
                   '(test_x - test_x.mean(1, keepdim=True)) / test_x.std(1, keepdim=True)'], atol=1e-4, rtol=1e-4,
-           hint="'LayerNorm: the same, per example': F.batch_norm normalises dim 0 of an (N, C) input, so transpose in and out");
+           hint="'LayerNorm: the same, per example': F.batch_norm normalises dim 0 of an (N, C) input, so transpose in and out")
+
+_NINJA = ['logits', 'W2', 'b2', 'h', 'hpreact', 'bngain', 'bnbias', 'bnraw', 'hprebn', 'W1', 'embcat', 'emb', 'C']
+
+def _ninja_forward(X, Y, P, eps=1e-5):
+    "The lesson's names_mlp_forward, the keys' own copy."
+    t = {'emb': P['C'][X]}
+    t['embcat'] = t['emb'].view(X.shape[0], -1)
+    t['hprebn'] = t['embcat'] @ P['W1']
+    mu, var = t['hprebn'].mean(0), t['hprebn'].var(0, correction=0)
+    t['bnraw'] = (t['hprebn'] - mu) * (var + eps) ** -0.5
+    t['hpreact'] = P['bngain'] * t['bnraw'] + P['bnbias']
+    t['h'] = torch.tanh(t['hpreact'])
+    t['logits'] = t['h'] @ P['W2'] + P['b2']
+    t['loss'] = F.cross_entropy(t['logits'], Y)
+    return t
+
+def _ninja_case(seed, B, H):
+    "Contexts, targets and float64 parameters; a quarter of the contexts are '.....', so one row of C is used many times."
+    rng, d = np.random.default_rng(seed), torch.float64
+    X, Y = torch.from_numpy(rng.integers(0, 27, (B, 5))), torch.from_numpy(rng.integers(0, 27, B))
+    X[:max(1, B // 4)] = 0
+    P = {'C': _rand(27, 12, seed=seed + 1, dtype=d), 'W1': 0.2 * _rand(60, H, seed=seed + 2, dtype=d), 'bngain': 1 + 0.1 * _rand(H, seed=seed + 3, dtype=d),
+         'bnbias': 0.1 * _rand(H, seed=seed + 4, dtype=d), 'W2': 0.1 * _rand(H, 27, seed=seed + 5, dtype=d), 'b2': 0.1 * _rand(27, seed=seed + 6, dtype=d)}
+    return X, Y, P
+
+def _verify_ninja(got, ns):
+    "Run the learner's backward on three batches; compare every gradient with autograd's, from the logits down to C."
+    what = ns.get('__what__', 'your answer')
+    if not callable(got): raise ExerciseFailed(f"{what} should be a function, got {type(got).__name__}.")
+    for seed, B, H in ((0, 32, 64), (1, 8, 10), (2, 2, 5)):
+        X, Y, P = _ninja_case(seed, B, H)
+        Pg = {k: v.clone().requires_grad_() for k, v in P.items()}
+        t = _ninja_forward(X, Y, Pg)
+        for k, v in t.items(): v.retain_grad()
+        t['loss'].backward()
+        ref = {**{k: v.grad for k, v in t.items() if k != 'loss'}, **{k: v.grad for k, v in Pg.items()}}
+        where = f"batch of {B}, {H} hidden units"
+        try: d = got({k: v.detach().clone() for k, v in t.items()}, X.clone(), Y.clone(), {k: v.clone() for k, v in P.items()})
+        except ExerciseFailed: raise
+        except Exception as e: raise ExerciseFailed(f"{where}: your code raised {type(e).__name__}: {e}") from None
+        if not isinstance(d, dict): raise ExerciseFailed(f"{what} should return a dict of gradients, got {type(d).__name__}.")
+        for k in _NINJA:
+            if k not in d: raise ExerciseFailed(f"{where}: your dict has no gradient for '{k}' (checked in this order: {', '.join(_NINJA)}).")
+            compare_output(d[k], ref[k], f"dL/d{k} ({where})", atol=1e-9, rtol=1e-6)
+
+build_key('norm.ninja', verify=_verify_ninja, wrong=["B = Y.shape[0]\ndlogits = F.softmax(t['logits'], 1)\ndlogits[range(B), Y] -= 1\nd = {'logits': dlogits, 'W2': t['h'].T @ dlogits, 'b2': dlogits.sum(0)}\nd['h'] = dlogits @ P['W2'].T\nd['hpreact'] = (1 - t['h']**2) * d['h']  # tanh's slope\nd['bngain'], d['bnbias'] = (t['bnraw'] * d['hpreact']).sum(0), d['hpreact'].sum(0)\nd['bnraw'] = P['bngain'] * d['hpreact']  # gamma g\ns, xh = (t['hprebn'].var(0, correction=0) + 1e-5) ** -0.5, t['bnraw']\nd['hprebn'] = s / B * (B * d['bnraw'] - d['bnraw'].sum(0) - xh * (d['bnraw'] * xh).sum(0))  # the boxed formula\nd['W1'], d['embcat'] = t['embcat'].T @ d['hprebn'], d['hprebn'] @ P['W1'].T\nd['emb'] = d['embcat'].view(t['emb'].shape)\nd['C'] = torch.zeros_like(P['C']).index_add_(0, X.flatten(), d['emb'].view(-1, P['C'].shape[1]))  # rows used twice add up\nreturn d", "B = Y.shape[0]\ndlogits = F.softmax(t['logits'], 1)\ndlogits[range(B), Y] -= 1; dlogits /= B  # (softmax - one-hot) / B\nd = {'logits': dlogits, 'W2': t['h'].T @ dlogits, 'b2': dlogits.sum(0)}\nd['h'] = dlogits @ P['W2'].T\nd['hpreact'] = (1 - t['hpreact']**2) * d['h']\nd['bngain'], d['bnbias'] = (t['bnraw'] * d['hpreact']).sum(0), d['hpreact'].sum(0)\nd['bnraw'] = P['bngain'] * d['hpreact']  # gamma g\ns, xh = (t['hprebn'].var(0, correction=0) + 1e-5) ** -0.5, t['bnraw']\nd['hprebn'] = s / B * (B * d['bnraw'] - d['bnraw'].sum(0) - xh * (d['bnraw'] * xh).sum(0))  # the boxed formula\nd['W1'], d['embcat'] = t['embcat'].T @ d['hprebn'], d['hprebn'] @ P['W1'].T\nd['emb'] = d['embcat'].view(t['emb'].shape)\nd['C'] = torch.zeros_like(P['C']).index_add_(0, X.flatten(), d['emb'].view(-1, P['C'].shape[1]))  # rows used twice add up\nreturn d", "B = Y.shape[0]\ndlogits = F.softmax(t['logits'], 1)\ndlogits[range(B), Y] -= 1; dlogits /= B  # (softmax - one-hot) / B\nd = {'logits': dlogits, 'W2': t['h'].T @ dlogits, 'b2': dlogits.sum(0)}\nd['h'] = dlogits @ P['W2'].T\nd['hpreact'] = (1 - t['h']**2) * d['h']  # tanh's slope\nd['bngain'], d['bnbias'] = (t['bnraw'] * d['hpreact']).sum(0), d['hpreact'].sum(0)\nd['bnraw'] = P['bngain'] * d['hpreact']  # gamma g\ns, xh = (t['hprebn'].var(0, correction=0) + 1e-5) ** -0.5, t['bnraw']\nd['hprebn'] = s / B * (B * d['bnraw'] - d['bnraw'].sum(0) - xh * (d['bnraw'] * xh).sum(0))  # the boxed formula\nd['W1'], d['embcat'] = t['embcat'].T @ d['hprebn'], d['hprebn'] @ P['W1'].T\nd['emb'] = d['embcat'].view(t['emb'].shape)\nd['C'] = torch.zeros_like(P['C']); d['C'][X.flatten()] = d['emb'].view(-1, P['C'].shape[1])\nreturn d", "B = Y.shape[0]\ndlogits = F.softmax(t['logits'], 1)\ndlogits[range(B), Y] -= 1; dlogits /= B  # (softmax - one-hot) / B\nd = {'logits': dlogits, 'W2': t['h'].T @ dlogits, 'b2': dlogits.sum(0)}\nd['h'] = dlogits @ P['W2'].T\nd['hpreact'] = (1 - t['h']**2) * d['h']  # tanh's slope\nd['bngain'], d['bnbias'] = (t['bnraw'] * d['hpreact']).sum(0), d['hpreact'].sum(0)\nd['bnraw'] = P['bngain'] * d['hpreact']  # gamma g\ns, xh = (t['hprebn'].var(0, correction=0) + 1e-5) ** -0.5, t['bnraw']\nd['hprebn'] = s / B * (B * d['bnraw'] - xh * (d['bnraw'] * xh).sum(0))\nd['W1'], d['embcat'] = t['embcat'].T @ d['hprebn'], d['hprebn'] @ P['W1'].T\nd['emb'] = d['embcat'].view(t['emb'].shape)\nd['C'] = torch.zeros_like(P['C']).index_add_(0, X.flatten(), d['emb'].view(-1, P['C'].shape[1]))  # rows used twice add up\nreturn d"],
+          hint="'Backprop by hand through the whole model': (softmax - one-hot)/B, transposes for matmuls, 1 - h^2 for tanh, the boxed formula, index_add_ for the embedding");
