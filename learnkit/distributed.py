@@ -130,8 +130,9 @@ answer_key('distributed.footing_bytes', lambda ns: ns['test_n_params'] * torch.f
            wrong=['test_n_params', 'test_n_params * 32', 'test_n_params * 8'], hint="a float32 is 32 bits", footing=True)
 build_key('distributed.sampler', reference=_sampler_ref,
           cases=lambda ns: [(f'n={n}, rank {r} of {w}', (n, r, w)) for n, r, w in
-                            [(10, 0, 2), (10, 1, 2), (10, 2, 3), (7, 3, 4), (5, 0, 1), (3, 4, 5)]],
-          wrong=['return list(range(rank, n, world_size))', 'k = n // world_size\nreturn list(range(rank * k, (rank + 1) * k))',
+                            [(10, 0, 2), (10, 1, 2), (10, 2, 3), (7, 3, 4), (5, 0, 1), (3, 4, 5), (2, 4, 5)]],
+          wrong=['return list(range(rank, n, world_size))',
+                 'total = math.ceil(n / world_size) * world_size\nidx = list(range(n)) + list(range(total - n))\nreturn idx[rank::world_size]', 'k = n // world_size\nreturn list(range(rank * k, (rank + 1) * k))',
                  'total = math.ceil(n / world_size) * world_size\nidx = [i % n for i in range(total)]\nreturn idx[rank * (total // world_size):(rank + 1) * (total // world_size)]'],
           hint="pad by repeating the first indices, then take every world_size-th ('The same start, different data')")
 answer_key('distributed.unequal_mean', lambda ns: torch.tensor([ns['test_loss_a']] * ns['test_n_a'] + [ns['test_loss_b']] * ns['test_n_b']).mean().item(),
