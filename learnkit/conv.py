@@ -138,16 +138,25 @@ def _conv2d_mm(input:torch.Tensor, weight:torch.Tensor, bias:Optional[torch.Tens
 
 
 # %% ../nbs/20_cnn.ipynb #fc71251f
+def _conv2d_input_grad_fold(grad:torch.Tensor, weight:torch.Tensor, in_size:List[int], stride:Tuple[int, int], pad:List[int],
+                            dilation:Tuple[int, int], groups:int) -> torch.Tensor:
+    "dL/dinput for a strided convolution: the columns' gradient K^T G, put back with `F.fold` (adding overlaps), padding cut off."
+    B, O, Ho, Wo = grad.shape
+    C, kh, kw = weight.shape[1] * groups, weight.shape[2], weight.shape[3]
+    kt = weight.conj().reshape(1, groups, O // groups, -1).transpose(2, 3).expand(B, -1, -1, -1).reshape(B * groups, -1, O // groups)
+    dcols = torch.bmm(kt, grad.reshape(B * groups, O // groups, Ho * Wo)).reshape(B, -1, Ho * Wo)  # (B, C_in*kH*kW, L)
+    Hp, Wp = in_size[0] + pad[0] + pad[1], in_size[1] + pad[2] + pad[3]
+    dx = F.fold(dcols, [Hp, Wp], [kh, kw], dilation=dilation, stride=stride)                    # the padded input's gradient
+    return dx[:, :, pad[0]:pad[0] + in_size[0], pad[2]:pad[2] + in_size[1]]
+
 def _conv2d_input_grad(grad:torch.Tensor, weight:torch.Tensor, in_size:List[int], stride:Tuple[int, int], pad:List[int],
                        dilation:Tuple[int, int], groups:int) -> torch.Tensor:
     "dL/dinput: the full cross-correlation of the output gradient (zeros inserted between its values for a stride) with the flipped, transposed kernels."
     B, O, Ho, Wo = grad.shape
     C, kh, kw = weight.shape[1] * groups, weight.shape[2], weight.shape[3]
     flipped = weight.conj().reshape(groups, O // groups, C // groups, kh, kw).transpose(1, 2).reshape(C, O // groups, kh, kw).flip([2, 3])
-    if stride[0] > 1 or stride[1] > 1:  # dilate the gradient: output (i, j) sat at padded input (i*s, j*s)
-        dilated = grad.new_zeros(B, O, (Ho - 1)*stride[0] + 1, (Wo - 1)*stride[1] + 1)
-        dilated[:, :, ::stride[0], ::stride[1]] = grad
-        grad = dilated
+    if stride[0] > 1 or stride[1] > 1:  # zeros between the gradient's values would make its columns s*s times too big:
+        return _conv2d_input_grad_fold(grad, weight, in_size, stride, pad, dilation, groups)  # measured slower than fold
     full = [dilation[0]*(kh - 1) - pad[0], in_size[0] + pad[0] - (Ho - 1)*stride[0] - 1,  # 'full' padding: every tap that
             dilation[1]*(kw - 1) - pad[2], in_size[1] + pad[2] - (Wo - 1)*stride[1] - 1]  # touched a pixel, minus the forward's
     n = max(1, (1 << 18) // (O * kh * kw * in_size[0] * in_size[1]))  # images per chunk: about 1 MB of columns stays in the cache
