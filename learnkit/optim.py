@@ -271,7 +271,7 @@ answer_key('optim.footing_rms', lambda ns: (torch.linalg.vector_norm(ns['test_g'
            atol=1e-4, rtol=0, hint="square, then mean, then root", footing=True)
 answer_key('optim.lr_max', lambda ns: 2 / torch.linalg.eigvals(ns['test_H'].double()).real.max().item(),
            wrong=['2 / test_H.diagonal().max().item()', '2 / torch.linalg.eigvalsh(test_H).min().item()',
-                  '1 / torch.linalg.eigvalsh(test_H).max().item()'], atol=1e-4, rtol=0,
+                  '1 / torch.linalg.eigvalsh(test_H).max().item()', '2 / test_H.sum(1).max().item()'], atol=1e-4, rtol=0,
            hint="the factor 1 - lr * lambda must stay above -1 in every eigen-direction ('A ball on a surface')")
 build_key('optim.momentum_step', reference=_momentum_ref,
           cases=lambda ns: [('random', (_rand(0, 5), _rand(1, 5), _rand(2, 5), 0.1, 0.9)),
