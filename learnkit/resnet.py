@@ -153,12 +153,12 @@ def torch_layers(model:nn.Module, # a network built from learnkit's `Conv2d` and
     "The same network in torch's layers: every learnkit `Conv2d` and `BatchNorm2d` of a copy replaced by torch's own."
     model = copy.deepcopy(model)
     for name, m in list(model.named_modules()):
-        p = next(iter(m.state_dict().values()), None)  # the same device and dtype
-        kw = dict(device=p.device, dtype=p.dtype) if p is not None and p.is_floating_point() else {}
+        if type(m) not in (Conv2d, BatchNorm2d): continue
+        p = m.weight if m.weight is not None else m.running_mean  # the same device and dtype
+        kw = dict(device=p.device, dtype=p.dtype) if p is not None else {}
         if type(m) is Conv2d:
             new = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation, m.groups, m.bias is not None, m.padding_mode, **kw)
-        elif type(m) is BatchNorm2d: new = nn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats, **kw)
-        else: continue
+        else: new = nn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats, **kw)
         new.load_state_dict(m.state_dict()); new.train(m.training)
         parent, _, attr = name.rpartition('.')
         setattr(model.get_submodule(parent) if parent else model, attr, new)
