@@ -12,11 +12,11 @@ from torch import nn, Tensor
 from fastcore.basics import patch
 from .attention import MultiHeadAttention, scaled_dot_product_attention
 from .norm import LayerNorm
+from .optim import warmup_cosine  # the optimisers lesson's schedule, re-exported: learnkit.gpt.warmup_cosine is the same function
 from .transformer import CharTokenizer  # the transformer lesson's tokenizer; GPT's is CharTokenizer(text, specials=())
 
 # %% auto #0
-__all__ = ['get_batch', 'GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'top_k_logits', 'configure_optimizer',
-           'warmup_cosine']
+__all__ = ['get_batch', 'GPTConfig', 'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'top_k_logits', 'configure_optimizer']
 
 # %% ../nbs/52_gpt.ipynb #61ad6d84
 def get_batch(data:Tensor, # (N,) token ids
@@ -218,18 +218,6 @@ def configure_optimizer(model:nn.Module, # the model to train
     groups = [{'params': [p for p in params if p.dim() >= 2], 'weight_decay': weight_decay},
               {'params': [p for p in params if p.dim() < 2], 'weight_decay': 0.0}]
     return torch.optim.AdamW(groups, lr=lr, betas=betas)
-
-def warmup_cosine(opt:torch.optim.Optimizer, # the optimizer whose learning rate to schedule
-                  warmup:int, # steps of linear warm-up
-                  total:int, # step at which the cosine reaches its floor
-                  min_ratio:float=0.1, # the floor, as a fraction of the peak learning rate
-                 ) -> torch.optim.lr_scheduler.LambdaLR:
-    "Linear warm-up over `warmup` steps, then cosine decay to `min_ratio` x the peak at step `total` (nanoGPT's schedule)."
-    def factor(step):
-        if step < warmup: return (step + 1) / (warmup + 1)
-        r = min(1.0, (step - warmup) / max(1, total - warmup))
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * r))
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 # %% ../nbs/52_gpt.ipynb #21ce0706
 _NANO_NAMES = (('.attn.in_proj_weight', '.attn.c_attn.weight'), ('.attn.in_proj_bias', '.attn.c_attn.bias'),
