@@ -187,3 +187,35 @@ def test_docstrings():
         if isinstance(obj, type):
             for meth in ('__init__', 'forward'):
                 if meth in vars(obj): assert vars(obj)[meth].__doc__, f'{name}.{meth}'
+
+# --- the result the lesson rests on, in the short form CI can afford (the lesson's slow cells run 300 steps) ---
+def _plain(n):
+    "The lesson's plain CNN: the residual network's layers without the shortcuts (torch's layers)."
+    def cbr(i, o, s=1): return [nn.Conv2d(i, o, 3, s, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+    layers, c = cbr(1, 16), 16
+    for i, w in enumerate((16, 32, 64)):
+        for j in range(2 * n): layers += cbr(c, w, 2 if i and j == 0 else 1); c = w
+    net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+    return net
+
+def _final_loss(model, X, y, steps=60):
+    g = torch.Generator().manual_seed(1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    losses = []
+    for _ in range(steps):
+        b = torch.randint(len(X), (64,), generator=g)
+        loss = F.cross_entropy(model(X[b]), y[b]); opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
+    return sum(losses[-10:]) / 10
+
+def test_deep_plain_degrades_and_residual_does_not():
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    X, y = torch.tensor(X, dtype=torch.float32).view(-1, 1, 8, 8) / 16, torch.tensor(y)
+    torch.manual_seed(0)
+    plain8, plain20 = _plain(1), _plain(3)
+    res20 = torch_layers(ResNet(BasicBlock, [3, 3, 3], num_classes=10, in_channels=1, widths=[16, 32, 64], stem='small'))
+    p8, p20, r20 = (_final_loss(m, X, y) for m in (plain8, plain20, res20))
+    assert p20 > 1.5 * p8, (p8, p20)  # deeper plain: a higher training loss
+    assert r20 < p20 / 1.5, (r20, p20)  # same depth with shortcuts: lower
