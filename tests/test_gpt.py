@@ -147,6 +147,11 @@ def test_optimizer_groups_and_schedule():
     f = warmup_cosine(opt, 10, 100).lr_lambdas[0]
     assert f(0) == pytest.approx(1 / 11) and f(10) == pytest.approx(1.0) and f(100) == pytest.approx(0.1) and f(500) == pytest.approx(0.1)
 
+def test_warmup_cosine_has_one_home():
+    "learnkit.gpt re-exports the optimisers lesson's schedule instead of defining its own."
+    import learnkit.gpt, learnkit.optim
+    assert learnkit.gpt.warmup_cosine is learnkit.optim.warmup_cosine
+
 # --- issue 13: torch's numbers or a loud error ------------------------------------------------------------------
 
 def test_token_id_out_of_range_is_named():
