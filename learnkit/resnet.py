@@ -86,7 +86,7 @@ class ResNet(nn.Module):
                  block:type, # `BasicBlock` or `Bottleneck` (or a class with their arguments and `expansion`)
                  layers:list, # blocks per stage, e.g. [2, 2, 2, 2] for ResNet-18
                  num_classes:int=1000, # outputs of `fc`
-                 zero_init_residual:bool=False, # start every block's last BN gain at 0, so each block starts as the identity
+                 zero_init_residual:bool=False, # start every block's last BN gain at 0, so each block starts as its shortcut
                  groups:int=1, # channel groups of the bottleneck's 3x3 convolution (ResNeXt)
                  width_per_group:int=64, # bottleneck width per group (wide ResNets: 128)
                  replace_stride_with_dilation:list|None=None, # per stage after the first: dilate instead of striding
@@ -254,7 +254,7 @@ def _shift_ref(x, dy, dx):
 answer_key('resnet.footing_rows', lambda ns: F.conv2d(torch.zeros(1, 1, ns['test_H'], ns['test_H']), torch.zeros(1, 1, ns['test_k'], ns['test_k']),
            stride=ns['test_s'], padding=ns['test_p']).shape[-2],
            wrong=['(test_H - test_k) // test_s + 1', 'test_H // test_s + 1', 'test_H', '(test_H + 2 * test_p - test_k) // test_s'],
-           hint="the output-size formula of the CNN lesson: (H + 2p - k) // s + 1", footing=True)
+           hint="the output-size formula of the CNN lesson ('How big is the output? Padding and stride')", footing=True)
 answer_key('resnet.footing_chain', lambda ns: _chain(ns['test_layers'], ns['test_factor']),
            wrong=['test_factor * test_layers', 'test_factor', '1 - test_factor ** test_layers', 'test_factor ** (test_layers - 1)'],
            atol=1e-8, rtol=1e-6, hint="the chain rule multiplies the local factors", footing=True)
@@ -280,7 +280,7 @@ build_key('resnet.block_forward', verify=_verify_block,
                  'out = block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x)))))\nreturn block.relu(out + x)',
                  'out = block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x)))))\nidentity = x if block.downsample is None else block.downsample(x)\nreturn block.relu(out) + identity',
                  'out = block.relu(block.bn2(block.conv2(block.bn1(block.conv1(x)))))\nidentity = x if block.downsample is None else block.downsample(x)\nreturn block.relu(out + identity)'],
-          hint="F(x) = bn2(conv2(relu(bn1(conv1(x))))), the shortcut through downsample when there is one, add, then ReLU ('The basic block')")
+          hint="the formula at the top of 'The basic block': where each ReLU sits, and the shortcut through `downsample` when there is one")
 answer_key('resnet.resnet18_convs', lambda ns: sum(isinstance(m, Conv2d) for m in ResNet(BasicBlock, ns['test_layers']).modules()),
            wrong=['18', '17', '2 * sum(test_layers)', '1 + 2 * sum(test_layers)'],
            hint="the stem, two per basic block, and one 1x1 convolution in each projection shortcut")

@@ -89,6 +89,20 @@ def test_resnet_matches_torch_layers_and_torch_layers_copies():
     assert list(t.state_dict()) == list(m.state_dict())
     _compare(m, t, (6, 1, 8, 8))
 
+def test_torch_layers_keeps_mode_options_and_other_layers():
+    "Eval mode, affine=False, track_running_stats=False and float32 survive the copy; other layers are kept; the original is untouched."
+    from learnkit.conv import MaxPool2d
+    m = nn.Sequential(Conv2d(2, 4, 3, padding=1), BatchNorm2d(4, affine=False), nn.ReLU(), MaxPool2d(2), Conv2d(4, 3, 1, bias=True),
+                      BatchNorm2d(3, track_running_stats=False))
+    with torch.no_grad(): m(torch.randn(8, 2, 6, 6))  # some running statistics to copy
+    m.eval(); t = torch_layers(m)
+    assert not t.training and not t[1].training
+    assert type(t[0]) is nn.Conv2d and type(t[1]) is nn.BatchNorm2d and type(t[3]) is MaxPool2d and type(m[0]) is Conv2d
+    assert t[1].weight is None and t[5].running_mean is None and t[4].bias is not None
+    torch.testing.assert_close(t[1].running_var, m[1].running_var)
+    x = torch.randn(3, 2, 6, 6)
+    torch.testing.assert_close(t(x), m(x), atol=1e-5, rtol=1e-5)
+
 # --- torchvision's names and counts, computed from the architecture ---
 def _bn_keys(p): return [f'{p}.weight', f'{p}.bias', f'{p}.running_mean', f'{p}.running_var', f'{p}.num_batches_tracked']
 
