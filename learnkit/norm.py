@@ -82,6 +82,12 @@ def _hist_lines(ax, tensors:dict, lims=None, bins=50, fmt=None):
     ax.legend(fontsize=7)
     return ax
 
+def _sci_tick(v, pos=None) -> str:
+    "A tick label that carries its own power of ten, `-2.5e-4`: no offset text under the axis to collide with its label."
+    if v == 0: return '0'
+    m, e = f"{v:.3e}".split('e')
+    return f"{float(m):g}e{int(e)}"
+
 def plot_act_hists(stats:ActivationStats, # statistics recorded on at least one forward pass
                    ax=None, # matplotlib axes to draw on
                    lims:tuple|None=(-1, 1), # histogram range; `None`: each tensor's own min..max
@@ -102,7 +108,7 @@ def plot_grad_hists(stats:ActivationStats, # statistics recorded on at least one
     grads = {n: stats.grads[n] for n in stats.modules if n in stats.grads}  # forward order: same colours as plot_act_hists
     s = 4 * max(t.float().std().item() for t in grads.values())
     _hist_lines(ax, grads, (-s, s), fmt=lambda n, t: f"{n}: mean {t.mean():+.1e}, std {t.std():.1e}")
-    ax.set_xlabel('gradient'); ax.set_ylabel('share of units'); ax.ticklabel_format(axis='x', style='sci', scilimits=(-2, 2))
+    ax.set_xlabel('gradient'); ax.set_ylabel('share of units'); ax.xaxis.set_major_formatter(_sci_tick)
     return ax
 
 def plot_saturation(act:torch.Tensor, # (N, C) activations of one layer

@@ -393,3 +393,18 @@ def test_batchnorm_large_mean_is_accurate():
         for ours, ref, xx in ((BatchNorm1d(8), nn.BatchNorm1d(8), x), (LayerNorm(64), nn.LayerNorm(64), x.T)):
             truth = type(ref)(ref.weight.shape[0], dtype=torch.float64)(xx.double())
             assert (ours(xx) - truth).abs().max() <= 2 * (ref(xx) - truth).abs().max() + 1e-4
+
+def test_grad_hists_ticks_carry_their_power_of_ten():
+    "plot_grad_hists labels each tick with its own exponent (`-2e-4`): no offset text under the axis to collide with a long x-label."
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from learnkit.norm import ActivationStats, plot_grad_hists
+    m = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3))
+    with ActivationStats(m) as st: (1e-4 * m(torch.randn(16, 5)).sum()).backward()
+    fig, ax = plt.subplots()
+    plot_grad_hists(st, ax).set_xlabel('a long label, as the lesson writes one')
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert ax.xaxis.get_offset_text().get_text() == '', ax.xaxis.get_offset_text().get_text()
+    assert any('e-' in l for l in labels) and '0' in labels, labels
+    plt.close(fig)
