@@ -176,6 +176,8 @@ def reparameterise(mu:Tensor, # means
                    generator:torch.Generator|None=None, # draws the noise (None: torch's global generator)
                   ) -> Tensor: # a sample of N(mu, exp(logvar)) that gradients flow through
     "Draw z = mu + sigma * eps with eps ~ N(0, I): a sample of the encoder's Gaussian, differentiable in mu and logvar."
+    if mu.shape != logvar.shape:  # a broadcast would silently give every row the same sigma, or too few draws
+        raise ValueError(f"reparameterise: mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} differ")
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
     return mu + (0.5 * logvar).exp() * eps
 

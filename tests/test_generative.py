@@ -80,6 +80,7 @@ def test_reparameterise_distribution_and_gradient():
     assert torch.allclose(z.mean(0), mu.detach(), atol=0.01) and torch.allclose(z.std(0), torch.tensor([1.0, 0.5], dtype=torch.float64), atol=0.01)
     z.pow(2).mean(0).sum().backward()  # d/dmu E[z^2] = 2 mu
     assert torch.allclose(mu.grad, 2 * mu.detach(), atol=0.02)
+    with pytest.raises(ValueError, match='differ'): reparameterise(torch.zeros(3, 2), torch.zeros(3, 1))
 
 def test_vae_shapes_loss_and_sampling():
     vae = VAE(latent=3, hidden=16)
