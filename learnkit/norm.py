@@ -266,6 +266,16 @@ class BatchNorm1d(nn.Module):
 
 # %% ../nbs/30_batchnorm.ipynb #5fa7a9fe
 @patch
+def _update_running(self:BatchNorm1d, mean:Tensor, var:Tensor, n:int, rm:Tensor, rv:Tensor, nb:Tensor) -> None:
+    "Fold one batch's mean and biased variance (over `n` values per feature) into the running statistics, in place."
+    nb.add_(1)
+    with torch.no_grad():  # (1-m) * running + m * batch, with the unbiased batch variance
+        if self.momentum is None: m = nb.to(rm.dtype).reciprocal()  # batch k gets 1/k: a plain average, with no .item()
+        else: m = torch.full((), self.momentum, dtype=rm.dtype, device=rm.device)
+        rm.lerp_(mean.to(rm.dtype), m)
+        rv.lerp_((var * n / (n - 1)).to(rv.dtype), m)
+
+@patch
 def forward(self:BatchNorm1d, x:Tensor, # (N, C) or (N, C, L)
            ) -> Tensor: # same shape: every feature standardised, then scaled and shifted
     "Normalise with the batch's statistics in training (updating the running ones), with the running ones in eval mode."
@@ -277,13 +287,7 @@ def forward(self:BatchNorm1d, x:Tensor, # (N, C) or (N, C, L)
     if self.training or rm is None or rv is None:
         mean, var = x.mean(dims), x.var(dims, correction=0)
         if self.training and rm is not None and rv is not None and nb is not None:
-            n = x.numel() // self.num_features
-            nb.add_(1)
-            with torch.no_grad():  # (1-m) * running + m * batch, with the unbiased batch variance
-                if self.momentum is None: m = nb.to(rm.dtype).reciprocal()  # batch k gets 1/k: a plain average, with no .item()
-                else: m = torch.full((), self.momentum, dtype=rm.dtype, device=rm.device)
-                rm.lerp_(mean.to(rm.dtype), m)
-                rv.lerp_((var * n / (n - 1)).to(rv.dtype), m)
+            self._update_running(mean, var, x.numel() // self.num_features, rm, rv, nb)
     else: mean, var = rm, rv
     y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
     if w is not None: y = y * w.view(shape)
@@ -451,13 +455,7 @@ def _normalise(self:BatchNorm1d, x:Tensor, name:str) -> Tensor:
         if torch.jit.is_scripting(): y, mean, var = _bn_plain(x, w, b, self.eps)
         else: y, mean, var = _bn_fast(x, w, b, self.eps)  # our backward, the boxed formula
         if self.training and rm is not None and rv is not None and nb is not None:
-            n = x.numel() // self.num_features
-            nb.add_(1)
-            with torch.no_grad():  # (1-m) * running + m * batch, with the unbiased batch variance
-                if self.momentum is None: m = nb.to(rm.dtype).reciprocal()  # batch k gets 1/k: a plain average, with no .item()
-                else: m = torch.full((), self.momentum, dtype=rm.dtype, device=rm.device)
-                rm.lerp_(mean.to(rm.dtype), m)
-                rv.lerp_((var * n / (n - 1)).to(rv.dtype), m)
+            self._update_running(mean, var, x.numel() // self.num_features, rm, rv, nb)
     else:  # eval: a fixed per-channel scale k and shift c, y = k x + c
         shape, k = _bshape(x), torch.rsqrt(rv + self.eps)
         if w is not None: k = k * w
