@@ -192,7 +192,9 @@ class VAE(nn.Module):
         self.encoder = nn.Sequential(nn.Flatten(), mlp(64, hidden, hidden, 2 * latent))
         self.decoder = nn.Sequential(mlp(latent, hidden, hidden, 64), nn.Unflatten(1, (1, 8, 8)))
 
-    def encode(self, x:Tensor) -> tuple[Tensor, Tensor]: # (mu, logvar), each (N, latent)
+    def encode(self,
+               x:Tensor, # (N, 1, 8, 8) images in [0, 1]
+              ) -> tuple[Tensor, Tensor]: # (mu, logvar), each (N, latent)
         "The encoder's Gaussian for each image."
         _check_images(x, 'VAE.encode'); return self.encoder(x).chunk(2, dim=-1)
 
