@@ -50,6 +50,7 @@ class Standardise(nn.Module):
                  mean:float, # the training images' mean pixel
                  std:float, # and their standard deviation
                 ):
+        "Keep the two numbers; `forward` applies them."
         super().__init__(); self.mean, self.std = float(mean), float(std)
     def forward(self, x:Tensor) -> Tensor: return (x - self.mean) / self.std  # any shape
     def extra_repr(self) -> str: return f'mean={self.mean:.4f}, std={self.std:.4f}'
@@ -156,6 +157,7 @@ class AutoEncoder(nn.Module):
                  latent:int=2, # code dimensions: the bottleneck
                  hidden:int=128, # width of the encoder's and decoder's two hidden layers
                 ):
+        "Make the encoder (64 pixels -> `latent`) and the decoder (`latent` -> 64 pixel logits)."
         super().__init__()
         self.encoder = nn.Sequential(nn.Flatten(), mlp(64, hidden, hidden, latent))
         self.decoder = nn.Sequential(mlp(latent, hidden, hidden, 64), nn.Unflatten(1, (1, 8, 8)))
@@ -188,6 +190,7 @@ class VAE(nn.Module):
                  latent:int=8, # dimensions of z
                  hidden:int=128, # width of the encoder's and decoder's two hidden layers
                 ):
+        "Make the encoder (64 pixels -> mean and log-variance of `latent` Gaussians) and the decoder."
         super().__init__(); self.latent = latent
         self.encoder = nn.Sequential(nn.Flatten(), mlp(64, hidden, hidden, 2 * latent))
         self.decoder = nn.Sequential(mlp(latent, hidden, hidden, 64), nn.Unflatten(1, (1, 8, 8)))
@@ -281,6 +284,7 @@ class DigitGenerator(nn.Module):
                  latent:int=32, # noise dimensions
                  ch:int=32, # channels of the 2×2 map (halved at 4×4)
                 ):
+        "Make the layers: a linear map to a 2×2 map, then two transposed convolutions."
         super().__init__(); self.latent = latent
         self.net = nn.Sequential(
             nn.Linear(latent, ch * 2 * 2), nn.Unflatten(1, (ch, 2, 2)), nn.BatchNorm2d(ch), nn.ReLU(),
@@ -307,6 +311,7 @@ class DigitDiscriminator(nn.Module):
     def __init__(self,
                  ch:int=32, # channels of the 2×2 map (halved at 4×4)
                 ):
+        "Make the layers: two strided convolutions, then one linear logit."
         super().__init__()
         self.net = nn.Sequential(nn.Conv2d(1, ch // 2, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
                                  nn.Conv2d(ch // 2, ch, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
