@@ -210,18 +210,20 @@ class DigitUNet(nn.Module):
 
 # %% ../nbs/61_diffusion.ipynb #c262a02b
 def fit_digit_diffusion(X:Tensor, # (N, 1, 8, 8) training digits in [0, 1]
-                        y:Tensor, # (N,) their labels
+                        y:Tensor, # (N,) their labels (never shown to the model when p_uncond = 1)
                         n_steps:int=4000, # optimizer steps
                         T:int=100, # noising steps of the schedule
                         batch_size:int=128, # images per step
                         lr:float=2e-3, # peak learning rate (one-cycle schedule)
-                        p_uncond:float=0.15, # share of labels replaced by "no label", for classifier-free guidance
+                        p_uncond:float=0.15, # chance a label is replaced by "no label" (1.0: an unconditional model)
                         generator:torch.Generator|None=None, # batches, steps, noise, label drops
                         live:bool=False, # show fit's progress
                        ) -> tuple: # (the DigitUNet in eval mode, fit's History with .seconds)
     "Train the lesson's digit diffusion model with `diffusion_loss` and `learnkit.train.fit`."
     if X.dim() != 4 or X.shape[1:] != (1, 8, 8) or X.min() < 0 or X.max() > 1:
         raise ValueError(f"fit_digit_diffusion: expected (N, 1, 8, 8) images in [0, 1], got {tuple(X.shape)}")
+    if y.shape != (len(X),): raise ValueError(f"fit_digit_diffusion: expected ({len(X)},) labels, got {tuple(y.shape)}")
+    if not 0 <= p_uncond <= 1: raise ValueError(f"fit_digit_diffusion: p_uncond must be in [0, 1], got {p_uncond}")
     model, data = DigitUNet(noise_schedule(T)), to_model_space(X)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=n_steps)

@@ -4,7 +4,7 @@ import math
 import pytest, torch
 from learnkit.diffusion import (noise_schedule, alpha_bars, q_step, q_sample, posterior_variance, predict_x0,
                                 diffusion_loss, ddpm_sample, ddim_sigma, ddim_sample, guided, DigitUNet,
-                                to_images, to_model_space)
+                                to_images, to_model_space, fit_digit_diffusion)
 
 T = 100
 BETAS = noise_schedule(T)
@@ -94,3 +94,18 @@ def test_unet_guidance_and_loss():
     with pytest.raises(ValueError, match=r'expected \(B, 1, 8, 8\)'): net(torch.randn(4, 64), t)
     with pytest.raises(ValueError, match='3 labels for a batch of 4'): guided(net, y[:3], 2.0)(x, t)
     img = torch.rand(5, 1, 8, 8); torch.testing.assert_close(to_images(to_model_space(img)), img)
+
+def test_fit_digit_diffusion_unconditional_ignores_labels():
+    "p_uncond = 1 never shows a label: shuffled labels train the same model; bad labels or p_uncond are refused."
+    X, y = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 10
+    def fit(labels, p):
+        torch.manual_seed(0)
+        return fit_digit_diffusion(X, labels, n_steps=3, batch_size=8, p_uncond=p, generator=torch.Generator())[0]
+    a, b = fit(y, 1.0), fit(y.flip(0), 1.0)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    c = fit(y.flip(0), 0.0)  # labels used: a different model
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+    assert not a.training and a.betas.shape == (100,)
+    with pytest.raises(ValueError, match=r'expected \(40,\) labels, got \(39,\)'): fit_digit_diffusion(X, y[:39], n_steps=2)
+    with pytest.raises(ValueError, match='p_uncond must be in'): fit_digit_diffusion(X, y, n_steps=2, p_uncond=1.5)
+    with pytest.raises(ValueError, match='images in'): fit_digit_diffusion(X * 2, y, n_steps=2)
