@@ -9,8 +9,9 @@ Every lesson has exercises that check themselves: fill the gap marked `# fill in
 the check tells you what is wrong (expected against got, shapes, how far off). Worked solutions follow, folded.
 
 The package has a module per lesson and a few that every lesson shares. `learnkit.fitting`, `learnkit.autograd`,
-`learnkit.conv`, `learnkit.norm`, `learnkit.optim`, `learnkit.resnet`, `learnkit.rnn`, `learnkit.attention`, `learnkit.transformer`, `learnkit.gpt` and `learnkit.distributed`
-hold what the lessons build, in curriculum order, from curve fitting with ReLUs to a character-level GPT trained on several processes. The
+`learnkit.conv`, `learnkit.norm`, `learnkit.optim`, `learnkit.resnet`, `learnkit.rnn`, `learnkit.attention`, `learnkit.transformer`, `learnkit.gpt`, `learnkit.distributed`,
+`learnkit.generative` and `learnkit.diffusion` hold what the lessons build, in curriculum order, from curve fitting with
+ReLUs to a character-level GPT trained on several processes and a diffusion model that draws digits. The
 foundations are `learnkit.utils` (seeds, devices, the plot style), `learnkit.data` (the lessons' data sets,
 downloaded once and checked), `learnkit.train` (the training loop), `learnkit.exercises` (self-checking exercises),
 `learnkit.lint` (the lesson linter) and `learnkit.cli` (the `learnkit` command: `check`, `cards`, `new`).

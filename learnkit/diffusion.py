@@ -159,20 +159,34 @@ def ddim_sample(model:Callable, # model(x_t, t) -> the predicted noise; t a (B,)
 # %% ../nbs/61_diffusion.ipynb #e5cd4d4c
 class ResBlock(nn.Module):
     "Two 3×3 convolutions with GroupNorm and SiLU, the step's embedding added in between, a residual path."
-    def __init__(self, c_in:int, c_out:int, d_emb:int):
+    def __init__(self,
+                 c_in:int, # input channels (a multiple of 8: GroupNorm's 8 groups)
+                 c_out:int, # output channels (a multiple of 8)
+                 d_emb:int, # width of the step (and label) embedding added in between
+                ):
+        "Make the two norm-SiLU-convolution stages, the embedding's projection and a 1×1 skip when c_in != c_out."
         super().__init__()
         self.norm1, self.conv1 = nn.GroupNorm(8, c_in), nn.Conv2d(c_in, c_out, 3, padding=1)
         self.emb = nn.Linear(d_emb, c_out)
         self.norm2, self.conv2 = nn.GroupNorm(8, c_out), nn.Conv2d(c_out, c_out, 3, padding=1)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
-    def forward(self, x:Tensor, e:Tensor) -> Tensor:
+    def forward(self,
+                x:Tensor, # (B, c_in, H, W) feature maps
+                e:Tensor, # (B, d_emb) the embedding of each image's step (and label)
+               ) -> Tensor: # (B, c_out, H, W)
         h = self.conv1(F.silu(self.norm1(x))) + self.emb(e)[:, :, None, None]
         return self.skip(x) + self.conv2(F.silu(self.norm2(h)))
 
 # %% ../nbs/61_diffusion.ipynb #aed13464
-def to_model_space(images:Tensor) -> Tensor: return images * 2 - 1  # [0, 1] images -> [-1, 1], the model's range
+def to_model_space(images:Tensor, # images with values in [0, 1]
+                  ) -> Tensor: # the same images in [-1, 1]
+    "Map [0, 1] images to [-1, 1], the range the diffusion model works in (pure noise is centred on 0)."
+    return images * 2 - 1
 
-def to_images(x:Tensor) -> Tensor: return ((x + 1) / 2).clamp(0, 1)  # samples in model space -> [0, 1] images
+def to_images(x:Tensor, # samples in the model's range (about [-1, 1])
+             ) -> Tensor: # images in [0, 1]
+    "Map samples back from [-1, 1] to [0, 1] images, clamping what overshoots."
+    return ((x + 1) / 2).clamp(0, 1)
 
 # %% ../nbs/61_diffusion.ipynb #8d2b14be
 class DigitUNet(nn.Module):
@@ -183,6 +197,7 @@ class DigitUNet(nn.Module):
                  d_emb:int=64, # width of the step and label embeddings
                  n_classes:int=10, # labels 0..n_classes-1; label n_classes means "no label"
                 ):
+        "Make the step and label embeddings, the down, middle and up residual blocks and the output convolution."
         super().__init__(); c, self.n_classes = channels, n_classes
         self.register_buffer('betas', betas.clone())
         self.register_buffer('t_table', sinusoidal_positions(len(betas), d_emb))  # one row per step
